@@ -1,0 +1,82 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "amarre",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "amarre-api", targets: ["amarre-api"]),
+        .executable(name: "amarre-host", targets: ["amarre-host"]),
+        .executable(name: "amarre-demo-agent", targets: ["amarre-demo-agent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Types shared by every process: ids, summaries, configuration, the API<->host
+        // control messages, errors, and the pure codecs. No I/O.
+        .target(name: "AmarreCore", swiftSettings: strict),
+
+        // The only target that sees libfcgi.
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+
+        // fork/exec of an agent in its own process group that dies with the host.
+        .target(name: "CAmarreSpawn"),
+
+        .target(
+            name: "AmarreAPI",
+            dependencies: [
+                "AmarreCore", "CFastCGI",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "amarre-api",
+            dependencies: ["AmarreAPI", "AmarreCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+
+        .target(
+            name: "AmarreHost",
+            dependencies: [
+                "AmarreCore", "CAmarreSpawn",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "amarre-host",
+            dependencies: [
+                "AmarreHost", "AmarreCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+
+        .executableTarget(name: "amarre-demo-agent", swiftSettings: strict),
+
+        .testTarget(name: "AmarreCoreTests", dependencies: ["AmarreCore"], swiftSettings: strict),
+        .testTarget(name: "AmarreAPITests", dependencies: ["AmarreAPI", "AmarreCore"], swiftSettings: strict),
+        .testTarget(
+            name: "AmarreHostTests",
+            dependencies: [
+                "AmarreHost", "AmarreCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+    ]
+)

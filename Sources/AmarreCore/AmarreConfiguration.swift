@@ -1,0 +1,204 @@
+public import Foundation
+
+/// Settings shared by amarre-api and amarre-host, read from the environment.
+///
+/// Each field documents its variable and default; tests build the struct directly.
+public struct AmarreConfiguration: Sendable, Equatable {
+    /// `AMARRE_PORT`: nginx listen port (default 8341).
+    public var port: Int = 8341
+    /// `AMARRE_HOST`: nginx listen address (default 127.0.0.1).
+    public var host: String = "127.0.0.1"
+    /// `AMARRE_STATE_DIR`: sockets, logs, nginx prefix, database.
+    /// Default `$XDG_STATE_HOME/amarre` or `~/.local/state/amarre`.
+    public var stateDir: String
+    /// `AMARRE_MAX_SESSIONS`: sessions (any status) the host keeps at once (default 8).
+    public var maxSessions: Int = 8
+    /// `AMARRE_MAX_RECORD_BYTES`: longest agent record relayed (default 16 MiB).
+    public var maxRecordBytes: Int = 16 << 20
+    /// `AMARRE_KILL_GRACE_MS`: SIGTERM -> SIGKILL delay when stopping an agent (default 5000).
+    public var killGraceMs: Int = 5000
+    /// `AMARRE_ALLOWED_ORIGINS`: comma-separated origins allowed besides the request's own.
+    public var allowedOrigins: [String] = []
+    /// `AMARRE_CLIENT_BUFFER_BYTES`: bytes queued for one WebSocket client before it is
+    /// dropped as too slow (default 8 MiB).
+    public var clientBufferBytes: Int = 8 << 20
+    /// `AMARRE_STDIN_BUFFER_BYTES`: bytes queued for an agent's stdin before the host stops
+    /// reading that session's clients (default 1 MiB).
+    public var stdinBufferBytes: Int = 1 << 20
+    /// `AMARRE_STDERR_LINE_BYTES`: longest agent stderr line logged; longer lines are cut (default 4096).
+    public var stderrLineBytes: Int = 4096
+    /// `AMARRE_PING_INTERVAL_MS`: WebSocket ping interval (default 30000); a client that has not
+    /// answered by the next ping is dropped.
+    public var pingIntervalMs: Int = 30_000
+    /// `AMARRE_API_THREADS`: FastCGI accept threads (default 4).
+    public var apiThreads: Int = 4
+    /// `AMARRE_SOCKET_MODE`: octal mode of the Unix sockets nginx connects to (default 0660).
+    public var socketMode: Int = 0o660
+    /// `AMARRE_DEMO_AGENT_BIN`: the demo agent (default: `amarre-demo-agent` beside the host binary).
+    public var demoAgentBin: String?
+    /// `PI_BIN`, `CLAUDE_BIN`: agent binaries (default `pi`, `claude` on `PATH`).
+    public var piBin: String = "pi"
+    public var claudeBin: String = "claude"
+    /// `AMARRE_INSTANCES_JSON`, legacy `AMARRE_AGENT`, or what can run here.
+    public var instances: [InstanceConfig] = []
+
+    public init(stateDir: String, instances: [InstanceConfig] = []) {
+        self.stateDir = stateDir
+        self.instances = instances
+    }
+
+    /// Where the processes meet.
+    public var runDir: String { stateDir + "/run" }
+    public var apiSocketPath: String { runDir + "/api.sock" }
+    public var hostSocketPath: String { runDir + "/host.sock" }
+    public var controlSocketPath: String { runDir + "/control.sock" }
+    public var logDir: String { stateDir + "/log" }
+
+    /// The instance `POST /sessions` uses without `instanceId`: `default` if configured, else the first.
+    public var defaultInstance: InstanceConfig? {
+        instances.first { $0.id == "default" } ?? instances.first
+    }
+
+    public func instance(_ id: String?) -> InstanceConfig? {
+        guard let id else { return defaultInstance }
+        return instances.first { $0.id == id }
+    }
+}
+
+/// A configuration error that stops start-up, with a message that names the culprit.
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension AmarreConfiguration {
+    /// Reads the configuration from `environment`.
+    ///
+    /// - Parameter isExecutable: whether a binary name or path can be run here; used only to
+    ///   offer `pi` and `claude-code` when nothing is configured.
+    public static func fromEnvironment(
+        _ environment: [String: String],
+        isExecutable: (String) -> Bool = { _ in false }
+    ) throws(ConfigurationError) -> AmarreConfiguration {
+        func value(_ name: String) -> String? {
+            guard let v = environment[name]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+            return v
+        }
+        func positive(_ name: String, _ fallback: Int, allowZero: Bool = false) throws(ConfigurationError) -> Int {
+            guard let text = value(name) else { return fallback }
+            guard let n = Int(text), n > 0 || (allowZero && n == 0) else {
+                throw ConfigurationError("\(name) must be a positive integer, got \"\(text)\"")
+            }
+            return n
+        }
+
+        let stateDir: String
+        if let dir = value("AMARRE_STATE_DIR") {
+            stateDir = dir
+        } else if let xdg = value("XDG_STATE_HOME") {
+            stateDir = xdg + "/amarre"
+        } else if let home = value("HOME") {
+            stateDir = home + "/.local/state/amarre"
+        } else {
+            throw ConfigurationError("set AMARRE_STATE_DIR (neither XDG_STATE_HOME nor HOME is set)")
+        }
+        var config = AmarreConfiguration(stateDir: stateDir)
+
+        config.port = try positive("AMARRE_PORT", config.port)
+        guard config.port <= 65535 else {
+            throw ConfigurationError("AMARRE_PORT must be at most 65535, got \(config.port)")
+        }
+        config.host = value("AMARRE_HOST") ?? config.host
+        config.maxSessions = try positive("AMARRE_MAX_SESSIONS", config.maxSessions)
+        config.maxRecordBytes = try positive("AMARRE_MAX_RECORD_BYTES", config.maxRecordBytes)
+        config.killGraceMs = try positive("AMARRE_KILL_GRACE_MS", config.killGraceMs, allowZero: true)
+        config.clientBufferBytes = try positive("AMARRE_CLIENT_BUFFER_BYTES", config.clientBufferBytes)
+        config.stdinBufferBytes = try positive("AMARRE_STDIN_BUFFER_BYTES", config.stdinBufferBytes)
+        config.stderrLineBytes = try positive("AMARRE_STDERR_LINE_BYTES", config.stderrLineBytes)
+        config.pingIntervalMs = try positive("AMARRE_PING_INTERVAL_MS", config.pingIntervalMs)
+        config.apiThreads = try positive("AMARRE_API_THREADS", config.apiThreads)
+        if let mode = value("AMARRE_SOCKET_MODE") {
+            guard let m = Int(mode, radix: 8), m > 0, m <= 0o777 else {
+                throw ConfigurationError("AMARRE_SOCKET_MODE must be an octal mode like 0660, got \"\(mode)\"")
+            }
+            config.socketMode = m
+        }
+        if let origins = value("AMARRE_ALLOWED_ORIGINS") {
+            config.allowedOrigins = origins.split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+                .map { OriginPolicy.normalize($0) }
+        }
+        config.demoAgentBin = value("AMARRE_DEMO_AGENT_BIN")
+        config.piBin = value("PI_BIN") ?? config.piBin
+        config.claudeBin = value("CLAUDE_BIN") ?? config.claudeBin
+
+        if let json = value("AMARRE_INSTANCES_JSON") {
+            config.instances = try parseInstances(json)
+        } else if let agent = value("AMARRE_AGENT") {
+            let instance = InstanceConfig(id: "default", agent: AgentKind(rawValue: agent))
+            try instance.validate()
+            config.instances = [instance]
+        } else {
+            if isExecutable(config.piBin) { config.instances.append(InstanceConfig(id: "pi", agent: .pi)) }
+            if isExecutable(config.claudeBin) {
+                config.instances.append(InstanceConfig(id: "claude-code", agent: .claudeCode))
+            }
+            config.instances.append(InstanceConfig(id: "demo", agent: .demo))
+        }
+        return config
+    }
+
+    /// Parses `AMARRE_INSTANCES_JSON`: `[{"id","agent","env"?,"command"?}]`.
+    public static func parseInstances(_ json: String) throws(ConfigurationError) -> [InstanceConfig] {
+        let instances: [InstanceConfig]
+        do {
+            instances = try JSONDecoder().decode([InstanceConfig].self, from: Data(json.utf8))
+        } catch {
+            throw ConfigurationError("AMARRE_INSTANCES_JSON is not a list of {\"id\",\"agent\",\"env\"?,\"command\"?}: \(Self.describe(error))")
+        }
+        guard !instances.isEmpty else { throw ConfigurationError("AMARRE_INSTANCES_JSON lists no instance") }
+        var seen = Set<String>()
+        for instance in instances {
+            guard seen.insert(instance.id).inserted else {
+                throw ConfigurationError("AMARRE_INSTANCES_JSON: duplicate instance id \"\(instance.id)\"")
+            }
+            try instance.validate()
+        }
+        return instances
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let ctx):
+            return "missing \"\(key.stringValue)\" at \(path(ctx.codingPath))"
+        case DecodingError.typeMismatch(_, let ctx), DecodingError.valueNotFound(_, let ctx):
+            return "wrong type at \(path(ctx.codingPath))"
+        case DecodingError.dataCorrupted(let ctx):
+            return ctx.codingPath.isEmpty ? "invalid JSON" : "invalid value at \(path(ctx.codingPath))"
+        default:
+            return "\(error)"
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.isEmpty ? "top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+    }
+}
+
+extension InstanceConfig {
+    /// Start-up checks that name the instance.
+    public func validate() throws(ConfigurationError) {
+        guard !id.isEmpty else { throw ConfigurationError("an instance has an empty id") }
+        guard AgentKind.known.contains(agent) else {
+            throw ConfigurationError(
+                "instance \"\(id)\": unknown agent \"\(agent)\" (known: \(AgentKind.known.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if agent == .command {
+            guard let command, let first = command.first, !first.isEmpty else {
+                throw ConfigurationError("instance \"\(id)\": agent \"command\" needs a non-empty \"command\" argv")
+            }
+        }
+    }
+}

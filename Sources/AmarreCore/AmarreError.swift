@@ -1,0 +1,71 @@
+/// The one error type that crosses the API <-> host boundary and reaches clients.
+///
+/// `code` is the protocol's `error` string; the JSON body and the HTTP status are
+/// derived here and nowhere else.
+public struct AmarreError: Error, Sendable, Codable, Equatable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, Codable {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        public static let notFound = Code(rawValue: "not_found")
+        public static let badRequest = Code(rawValue: "bad_request")
+        public static let maxSessionsReached = Code(rawValue: "max_sessions_reached")
+        public static let unknownInstance = Code(rawValue: "unknown_instance")
+        public static let alreadyRunning = Code(rawValue: "already_running")
+        public static let notRunning = Code(rawValue: "not_running")
+        public static let hostUnavailable = Code(rawValue: "host_unavailable")
+        public static let spawnFailed = Code(rawValue: "spawn_failed")
+        public static let forbiddenOrigin = Code(rawValue: "forbidden_origin")
+        public static let methodNotAllowed = Code(rawValue: "method_not_allowed")
+        public static let payloadTooLarge = Code(rawValue: "payload_too_large")
+        public static let internalError = Code(rawValue: "internal_error")
+        public static let upgradeRequired = Code(rawValue: "upgrade_required")
+    }
+
+    public var code: Code
+    /// Human-readable detail, safe to show to a client.
+    public var detail: String?
+    /// `limit` of `max_sessions_reached`.
+    public var limit: Int?
+    /// `instanceId` of `unknown_instance`.
+    public var instanceId: String?
+
+    public init(_ code: Code, detail: String? = nil, limit: Int? = nil, instanceId: String? = nil) {
+        self.code = code
+        self.detail = detail
+        self.limit = limit
+        self.instanceId = instanceId
+    }
+
+    public static func badRequest(_ detail: String) -> AmarreError { AmarreError(.badRequest, detail: detail) }
+    public static let notFound = AmarreError(.notFound)
+
+    public var httpStatus: Int {
+        switch code {
+        case .notFound: 404
+        case .badRequest: 400
+        case .maxSessionsReached: 429
+        case .unknownInstance: 404
+        case .alreadyRunning, .notRunning: 409
+        case .hostUnavailable: 503
+        case .forbiddenOrigin: 403
+        case .methodNotAllowed: 405
+        case .payloadTooLarge: 413
+        case .upgradeRequired: 426
+        default: 500
+        }
+    }
+
+    /// `{"error": code, ...}` with only the fields the code carries.
+    public var jsonBody: String {
+        var out = "{\"error\":" + JSONText.quote(code.rawValue)
+        if let limit { out += ",\"limit\":\(limit)" }
+        if let instanceId { out += ",\"instanceId\":" + JSONText.quote(instanceId) }
+        if let detail { out += ",\"detail\":" + JSONText.quote(detail) }
+        return out + "}"
+    }
+
+    public var description: String {
+        detail.map { "\(code.rawValue): \($0)" } ?? code.rawValue
+    }
+}

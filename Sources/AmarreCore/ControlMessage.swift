@@ -1,0 +1,108 @@
+public import Foundation
+
+/// Body of `POST /sessions`, after validation.
+public struct CreateSessionRequest: Sendable, Codable, Equatable {
+    public var instanceId: String?
+    public var name: String?
+    public var cwd: String?
+    public var env: [String: String]?
+
+    public init(instanceId: String? = nil, name: String? = nil, cwd: String? = nil, env: [String: String]? = nil) {
+        self.instanceId = instanceId
+        self.name = name
+        self.cwd = cwd
+        self.env = env
+    }
+
+    /// Strict parse of a request body: empty means `{}`; anything that is not a JSON object,
+    /// or a field of the wrong type, is a `bad_request` that says what is wrong.
+    public static func parse(body: [UInt8]) throws(AmarreError) -> CreateSessionRequest {
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return CreateSessionRequest() }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+        } catch {
+            throw .badRequest("body is not valid JSON")
+        }
+        guard let dict = object as? [String: Any] else { throw .badRequest("body must be a JSON object") }
+        func string(_ key: String) throws(AmarreError) -> String? {
+            guard let v = dict[key], !(v is NSNull) else { return nil }
+            guard let s = v as? String else { throw .badRequest("\"\(key)\" must be a string") }
+            return s
+        }
+        var request = CreateSessionRequest()
+        request.instanceId = try string("instanceId")
+        request.name = try string("name")
+        request.cwd = try string("cwd")
+        if let cwd = request.cwd, !cwd.hasPrefix("/") {
+            throw .badRequest("\"cwd\" must be an absolute path")
+        }
+        if let env = dict["env"], !(env is NSNull) {
+            guard let e = env as? [String: Any] else { throw .badRequest("\"env\" must be an object of strings") }
+            var out = [String: String]()
+            for (k, v) in e {
+                guard let s = v as? String, !(v is NSNumber) else {
+                    throw .badRequest("\"env.\(k)\" must be a string")
+                }
+                guard !k.isEmpty, !k.contains("="), !k.utf8.contains(0), !s.utf8.contains(0) else {
+                    throw .badRequest("\"env\" has an invalid variable name \"\(k)\"")
+                }
+                out[k] = s
+            }
+            request.env = out
+        }
+        return request
+    }
+}
+
+/// Health of the session host, as `GET /healthz` reports it.
+public struct HostHealth: Sendable, Codable, Equatable {
+    public var sessions: Int
+    public var running: Int
+    public var version: String
+    public init(sessions: Int, running: Int, version: String) {
+        self.sessions = sessions
+        self.running = running
+        self.version = version
+    }
+}
+
+/// A request from amarre-api to amarre-host over the control socket.
+///
+/// Framing: one JSON document per line, at most `ControlProtocol.maxMessageBytes`; the host
+/// answers each request with exactly one `ControlResponse` line, in order.
+public enum ControlRequest: Sendable, Codable, Equatable {
+    case health
+    case listInstances
+    case listSessions
+    case createSession(CreateSessionRequest)
+    case getSession(SessionID)
+    case deleteSession(SessionID)
+    case restartSession(SessionID)
+}
+
+public enum ControlResponse: Sendable, Codable, Equatable {
+    case health(HostHealth)
+    case instances([InstanceInfo])
+    case sessions([SessionSummary])
+    case session(SessionSummary)
+    case deleted
+    case failure(AmarreError)
+}
+
+public enum ControlProtocol {
+    /// Longest control message, either direction.
+    public static let maxMessageBytes = 4 << 20
+    /// Protocol version reported by `/healthz` and `amarre.hello`.
+    public static let version = "2.4.0"
+
+    public static func encode(_ value: some Encodable) throws -> [UInt8] {
+        var bytes = Array(try JSONEncoder().encode(value))
+        bytes.append(0x0A)
+        return bytes
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from line: some Collection<UInt8>) throws -> T {
+        try JSONDecoder().decode(type, from: Data(line))
+    }
+}

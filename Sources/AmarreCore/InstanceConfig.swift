@@ -1,0 +1,58 @@
+/// One configured agent instance: what `POST /sessions` can spawn.
+public struct InstanceConfig: Sendable, Codable, Equatable {
+    public var id: String
+    public var agent: AgentKind
+    /// Added to the server environment, below a session's own `env`.
+    public var env: [String: String]
+    /// argv for `command` instances; for others an optional override of the binary and
+    /// its fixed arguments.
+    public var command: [String]?
+    /// Extra arguments appended after the agent's own (pi, claude-code).
+    public var args: [String]?
+    /// Model name passed to the agent (pi `--model`, claude `--model`).
+    public var model: String?
+
+    public init(
+        id: String, agent: AgentKind, env: [String: String] = [:], command: [String]? = nil,
+        args: [String]? = nil, model: String? = nil
+    ) {
+        self.id = id
+        self.agent = agent
+        self.env = env
+        self.command = command
+        self.args = args
+        self.model = model
+    }
+
+    enum CodingKeys: String, CodingKey { case id, agent, env, command, args, model }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        agent = try c.decode(AgentKind.self, forKey: .agent)
+        env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
+        command = try c.decodeIfPresent([String].self, forKey: .command)
+        args = try c.decodeIfPresent([String].self, forKey: .args)
+        model = try c.decodeIfPresent(String.self, forKey: .model)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(agent, forKey: .agent)
+        if !env.isEmpty { try c.encode(env, forKey: .env) }
+        try c.encodeIfPresent(command, forKey: .command)
+        try c.encodeIfPresent(args, forKey: .args)
+        try c.encodeIfPresent(model, forKey: .model)
+    }
+}
+
+/// What `GET /instances` lists.
+public struct InstanceInfo: Sendable, Codable, Equatable {
+    public var id: String
+    public var agent: String
+    public init(id: String, agent: String) {
+        self.id = id
+        self.agent = agent
+    }
+}

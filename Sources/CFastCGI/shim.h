@@ -1,0 +1,2 @@
+// Only the reentrant API: never fcgi_stdio.h, which redefines stdin, printf and FILE.
+#include <fcgiapp.h>
