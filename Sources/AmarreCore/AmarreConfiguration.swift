@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Settings shared by amarre-api and amarre-host, read from the environment.
 ///

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Body of `POST /sessions`, after validation.
 public struct CreateSessionRequest: Sendable, Codable, Equatable {

@@ -1,0 +1,42 @@
+/// Decides how the session host answers an HTTP request on its WebSocket socket.
+///
+/// Pure, so the upgrade check and the refusal answer use one rule, tested without I/O.
+public enum HandshakeDecision: Equatable, Sendable {
+    case accept(SessionID)
+    case reject(AmarreError)
+
+    /// - Parameters:
+    ///   - uri: the request target (path and optional query).
+    ///   - isUpgrade: the request asks for a WebSocket upgrade.
+    ///   - status: the status of a session, nil when unknown.
+    public static func decide(
+        uri: String,
+        isUpgrade: Bool,
+        origin: String?,
+        host: String?,
+        scheme: String,
+        policy: OriginPolicy,
+        status: (SessionID) -> SessionStatus?
+    ) -> HandshakeDecision {
+        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        if path == "/" {
+            return .reject(AmarreError(.upgradeRequired, detail: "Use /sessions/<id>"))
+        }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].isEmpty, parts[1] == "sessions", let id = SessionID(parts[2]) else {
+            return .reject(.notFound)
+        }
+        guard isUpgrade else {
+            return .reject(AmarreError(.upgradeRequired, detail: "WebSocket upgrade required"))
+        }
+        guard policy.allows(origin: origin, host: host, scheme: scheme) else {
+            return .reject(AmarreError(.forbiddenOrigin))
+        }
+        switch status(id) {
+        case nil: return .reject(.notFound)
+        case .running?: return .accept(id)
+        case .some(let other):
+            return .reject(AmarreError(.notRunning, detail: "session is \(other.rawValue)"))
+        }
+    }
+}

@@ -1,0 +1,338 @@
+import AmarreCore
+import CAmarreSpawn
+import Dispatch
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Receives what happens to an agent process. Called on the session's event loop.
+protocol AgentProcessDelegate: AnyObject {
+    func agentWrote(_ output: LineSplitter.Output)
+    /// A batch of reads ended: flush what was written to clients.
+    func agentReadComplete()
+    func agentStdoutClosed()
+    func agentExited(_ status: ExitStatus)
+    func agentStdinWritabilityChanged(_ writable: Bool)
+}
+
+/// One running agent child: its stdio as NIO pipe channels, and its exit, watched on a pidfd.
+///
+/// The child is its own process-group leader (its pid is the group id), so signals reach
+/// everything it started; it gets SIGKILL if the host dies (PR_SET_PDEATHSIG).
+/// Confined to `eventLoop`.
+final class AgentProcess {
+    let pid: pid_t
+    let eventLoop: any EventLoop
+    private let logger: Logger
+    private var stdin: (any Channel)?
+    private var stdout: (any Channel)?
+    private var stderr: (any Channel)?
+    private var exitSource: (any DispatchSourceRead)?
+    private(set) var exited = false
+    weak var delegate: (any AgentProcessDelegate)?
+
+    private init(pid: pid_t, eventLoop: any EventLoop, logger: Logger) {
+        self.pid = pid
+        self.eventLoop = eventLoop
+        self.logger = logger
+    }
+
+    /// Forks and execs the plan. Must run on `eventLoop`, whose thread outlives the child
+    /// (the parent-death signal is tied to the spawning thread).
+    static func spawn(
+        _ plan: SpawnPlan,
+        on eventLoop: any EventLoop,
+        configuration: AmarreConfiguration,
+        delegate: any AgentProcessDelegate,
+        logger: Logger
+    ) throws(AmarreError) -> AgentProcess {
+        eventLoop.assertInEventLoop()
+        var child = amarre_child()
+        var step: UnsafePointer<CChar>?
+        let err = withCStrings(plan.arguments) { argv in
+            withCStrings(plan.environmentStrings) { envp in
+                if let cwd = plan.cwd {
+                    return cwd.withCString { amarre_spawn(plan.executable, argv, envp, $0, &child, &step) }
+                }
+                return amarre_spawn(plan.executable, argv, envp, nil, &child, &step)
+            }
+        }
+        if err != 0 {
+            let what = step.map { String(cString: $0) } ?? "spawn"
+            let reason = String(cString: strerror(err))
+            if what == "chdir" {
+                throw .badRequest("cwd \(plan.cwd ?? ""): \(reason)")
+            }
+            throw AmarreError(.spawnFailed, detail: "\(what) \(plan.executable): \(reason)")
+        }
+        var agentLogger = logger
+        agentLogger[metadataKey: "child.pid"] = "\(child.pid)"
+        let process = AgentProcess(pid: child.pid, eventLoop: eventLoop, logger: agentLogger)
+        process.delegate = delegate
+        process.watchExit(pidfd: child.pidfd)
+        process.attachPipes(child, configuration: configuration)
+        return process
+    }
+
+    private func attachPipes(_ child: amarre_child, configuration: AmarreConfiguration) {
+        let loop = eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let limit = configuration.maxRecordBytes
+        let stdoutFuture = NIOPipeBootstrap(group: loop)
+            .channelOption(.maxMessagesPerRead, value: 16)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AgentStdoutHandler(process: bound, maxRecordBytes: limit))
+                }
+            }
+            .takingOwnershipOfDescriptor(input: child.stdout_fd)
+        let stderrLogger = logger
+        let stderrFuture = NIOPipeBootstrap(group: loop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AgentStderrHandler(logger: stderrLogger, maxLineBytes: configuration.stderrLineBytes))
+                }
+            }
+            .takingOwnershipOfDescriptor(input: child.stderr_fd)
+        let high = configuration.stdinBufferBytes
+        let stdinFuture = NIOPipeBootstrap(group: loop)
+            .channelOption(.writeBufferWaterMark, value: .init(low: max(1, high / 2), high: high))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AgentStdinHandler(process: bound))
+                }
+            }
+            .takingOwnershipOfDescriptor(output: child.stdin_fd)
+
+        stdoutFuture.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let channel): self.stdout = channel
+            case .failure(let error):
+                self.logger.error("agent stdout could not be attached", metadata: ["error": "\(error)"])
+                close(child.stdout_fd)
+                self.delegate?.agentStdoutClosed()
+            }
+        }
+        stderrFuture.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let channel): self.stderr = channel
+            case .failure:
+                close(child.stderr_fd)
+            }
+        }
+        stdinFuture.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let channel):
+                if self.exited || self.stdinClosed {
+                    channel.close(promise: nil)
+                } else {
+                    self.stdin = channel
+                    for pending in self.stdinBacklog { channel.write(pending, promise: nil) }
+                    self.stdinBacklog.removeAll()
+                    channel.flush()
+                }
+            case .failure:
+                close(child.stdin_fd)
+            }
+        }
+    }
+
+    /// Lines written before the stdin channel registered.
+    private var stdinBacklog: [ByteBuffer] = []
+    private var stdinClosed = false
+
+    /// Writes one line (the caller includes the `\n`). Flushed by `flushStdin`.
+    func writeStdin(_ line: ByteBuffer) {
+        guard !stdinClosed else { return }
+        if let stdin {
+            stdin.write(line, promise: nil)
+        } else {
+            stdinBacklog.append(line)
+        }
+    }
+
+    func flushStdin() { stdin?.flush() }
+
+    var stdinWritable: Bool { stdin?.isWritable ?? true }
+
+    func closeStdin() {
+        stdinClosed = true
+        stdinBacklog.removeAll()
+        stdin?.close(promise: nil)
+    }
+
+    /// Sends `signal` to the agent's whole process group.
+    func signalGroup(_ signal: Int32) {
+        guard !exited else { return }
+        if kill(-pid, signal) != 0 {
+            logger.debug("signal to agent group failed", metadata: ["signal": "\(signal)", "errno": "\(errno)"])
+        }
+    }
+
+    /// Closes the output channels: nothing more will be read.
+    func closeOutputs() {
+        stdout?.close(promise: nil)
+        stderr?.close(promise: nil)
+    }
+
+    // MARK: exit
+
+    private func watchExit(pidfd: Int32) {
+        let pid = self.pid
+        let loop = eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let onExit: @Sendable (Int32) -> Void = { status in
+            loop.execute { bound.value.reaped(status: status) }
+        }
+        guard pidfd >= 0 else {
+            // No pidfd (old kernel): a thread that blocks in waitpid for this child only.
+            let thread = Thread {
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                onExit(status)
+            }
+            thread.start()
+            return
+        }
+        let source = DispatchSource.makeReadSource(fileDescriptor: pidfd, queue: AgentProcess.exitQueue)
+        source.setEventHandler {
+            // The child is a zombie now: its pid and process-group id cannot be reused yet,
+            // so this SIGKILL reaches only processes it left behind in its group.
+            kill(-pid, SIGKILL)
+            var status: Int32 = 0
+            guard amarre_try_reap(pid, &status) == 1 else { return }
+            source.cancel()
+            onExit(status)
+        }
+        source.setCancelHandler { close(pidfd) }
+        exitSource = source
+        source.resume()
+    }
+
+    private static let exitQueue = DispatchQueue(label: "amarre.agent-exit")
+
+    private func reaped(status: Int32) {
+        exited = true
+        exitSource = nil
+        closeStdin()
+        let exit: ExitStatus =
+            amarre_signaled(status) != 0
+            ? .signaled(amarre_term_signal(status)) : .exited(amarre_exit_status(status))
+        logger.debug("agent exited", metadata: ["exit": "\(exit)"])
+        delegate?.agentExited(exit)
+    }
+
+    // MARK: called by the pipe handlers
+
+    fileprivate func stdoutOutput(_ output: LineSplitter.Output) { delegate?.agentWrote(output) }
+    fileprivate func stdoutReadComplete() { delegate?.agentReadComplete() }
+    fileprivate func stdoutClosed() {
+        stdout = nil
+        delegate?.agentStdoutClosed()
+    }
+    fileprivate func stdinWritabilityChanged(_ writable: Bool) {
+        delegate?.agentStdinWritabilityChanged(writable)
+    }
+}
+
+/// Runs `body` with a NULL-terminated C array of C strings.
+private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { for p in pointers { free(p) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }  // an array of >= 1 element has a base
+}
+
+/// Reads the agent's stdout and turns it into records.
+private final class AgentStdoutHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private let process: NIOLoopBound<AgentProcess>
+    private var splitter: LineSplitter
+
+    init(process: NIOLoopBound<AgentProcess>, maxRecordBytes: Int) {
+        self.process = process
+        self.splitter = LineSplitter(maxRecordBytes: maxRecordBytes)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        let p = process.value
+        splitter.feed(&buffer) { p.stdoutOutput($0) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        process.value.stdoutReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let p = process.value
+        splitter.finish { p.stdoutOutput($0) }
+        p.stdoutReadComplete()
+        p.stdoutClosed()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// Notices when the agent's stdin stops or resumes accepting writes.
+private final class AgentStdinHandler: ChannelDuplexHandler {
+    typealias InboundIn = Never
+    typealias OutboundIn = ByteBuffer
+    private let process: NIOLoopBound<AgentProcess>
+
+    init(process: NIOLoopBound<AgentProcess>) { self.process = process }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        process.value.stdinWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // EPIPE when the agent closed its stdin or exited: nothing more can be written.
+        context.close(promise: nil)
+    }
+}
+
+/// Logs the agent's stderr line by line, each line cut to a bounded length.
+private final class AgentStderrHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private let logger: Logger
+    private var splitter: LineSplitter
+
+    init(logger: Logger, maxLineBytes: Int) {
+        self.logger = logger
+        self.splitter = LineSplitter(maxRecordBytes: maxLineBytes)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        splitter.feed(&buffer, emit: log)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        splitter.finish(emit: log)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func log(_ output: LineSplitter.Output) {
+        switch output {
+        case .record(let line):
+            logger.notice("agent stderr", metadata: ["line": "\(String(decoding: line.readableBytesView, as: UTF8.self))"])
+        case .oversized(let bytes):
+            logger.notice("agent stderr line cut", metadata: ["line.bytes": "\(bytes)"])
+        }
+    }
+}

@@ -1,0 +1,271 @@
+import AmarreCore
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// One WebSocket viewer of a session, after the upgrade.
+///
+/// Owns the conformance checks NIO's decoder leaves to the application (reserved bits and
+/// opcodes, masking, fragmentation, UTF-8, close codes), a bounded outbound queue (a viewer
+/// that falls behind by more than `clientBufferBytes` is dropped with 1013, never buffered
+/// for), and the keepalive pings. Confined to the host's event loop.
+final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    /// How long a closing connection waits for its close frame to be written.
+    static let closeTimeout = TimeAmount.seconds(2)
+
+    private let session: Session
+    private let limits: Limits
+    private let logger: Logger
+    private var context: ChannelHandlerContext?
+
+    private var queue = CircularBuffer<WebSocketFrame>()
+    private var queuedBytes = 0
+    private var needsFlush = false
+    /// Close with this code once the queue is written.
+    private var closeAfterQueue: WebSocketErrorCode?
+    private var closing = false
+
+    private var fragments: ByteBuffer?
+    private var fragmentsAreText = false
+    private var fragmentCount = 0
+
+    private var pingTask: RepeatedTask?
+    private var awaitingPong = false
+
+    struct Limits {
+        var maxMessageBytes: Int
+        var queueBytes: Int
+        var pingInterval: TimeAmount
+        /// Fragments accepted for one message.
+        static let maxFragments = 4096
+    }
+
+    init(session: Session, limits: Limits, logger: Logger) {
+        self.session = session
+        self.limits = limits
+        self.logger = logger
+    }
+
+    var isOpen: Bool { !closing && closeAfterQueue == nil }
+
+    // MARK: lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let interval = limits.pingInterval
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            bound.value.keepalive()
+        }
+        session.attach(self)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        pingTask?.cancel()
+        pingTask = nil
+        closing = true
+        queue.removeAll()
+        queuedBytes = 0
+        session.detach(self)
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { drain() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("websocket error", metadata: ["error": "\(error)"])
+        fail(.protocolError)
+    }
+
+    /// Stops or resumes reading this client's frames (backpressure from the agent's stdin).
+    func setReading(_ enabled: Bool) {
+        guard let context else { return }
+        context.channel.setOption(ChannelOptions.autoRead, value: enabled).whenFailure { _ in }
+        if enabled { context.read() }
+    }
+
+    // MARK: outbound
+
+    /// Queues a text frame; written at once when the connection keeps up.
+    func send(_ payload: ByteBuffer) {
+        guard isOpen, let context else { return }
+        let frame = WebSocketFrame(fin: true, opcode: .text, data: payload)
+        if queue.isEmpty, context.channel.isWritable {
+            context.write(wrapOutboundOut(frame), promise: nil)
+            needsFlush = true
+            return
+        }
+        queue.append(frame)
+        queuedBytes += payload.readableBytes
+        if queuedBytes > limits.queueBytes {
+            logger.warning(
+                "slow client dropped",
+                metadata: ["client.queued_bytes": "\(queuedBytes)", "client.limit": "\(limits.queueBytes)"])
+            queue.removeAll()
+            queuedBytes = 0
+            sendClose(.init(codeNumber: 1013), reason: "client too slow")
+        }
+    }
+
+    func send(_ text: String) {
+        send(ByteBuffer(string: text))
+    }
+
+    func flush() {
+        guard needsFlush, let context else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    /// Closes after everything queued so far is written.
+    func close(code: WebSocketErrorCode, reason: String = "") {
+        guard isOpen else { return }
+        if queue.isEmpty {
+            sendClose(code, reason: reason)
+        } else {
+            closeAfterQueue = code
+        }
+    }
+
+    private func drain() {
+        guard let context else { return }
+        while context.channel.isWritable, let frame = queue.popFirst() {
+            queuedBytes -= frame.length
+            context.write(wrapOutboundOut(frame), promise: nil)
+            needsFlush = true
+        }
+        if queue.isEmpty, let code = closeAfterQueue {
+            closeAfterQueue = nil
+            sendClose(code, reason: "")
+        }
+        flush()
+    }
+
+    private func sendClose(_ code: WebSocketErrorCode, reason: String) {
+        guard !closing, let context else { return }
+        closing = true
+        var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        data.write(webSocketErrorCode: code)
+        data.writeString(reason)
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
+        let channel = context.channel
+        let timeout = context.eventLoop.scheduleTask(in: ClientConnection.closeTimeout) {
+            channel.close(promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
+            timeout.cancel()
+            channel.close(promise: nil)
+        }
+    }
+
+    /// A protocol violation: close with `code`, reading nothing more.
+    private func fail(_ code: WebSocketErrorCode) {
+        queue.removeAll()
+        queuedBytes = 0
+        closeAfterQueue = nil
+        sendClose(code, reason: "")
+    }
+
+    private func keepalive() {
+        guard isOpen, let context else { return }
+        if awaitingPong {
+            logger.info("client stopped answering pings")
+            context.close(promise: nil)
+            return
+        }
+        awaitingPong = true
+        var data = context.channel.allocator.buffer(capacity: 8)
+        data.writeInteger(UInt64(context.eventLoop.now.uptimeNanoseconds))
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: data)), promise: nil)
+    }
+
+    // MARK: inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard !closing else { return }
+        guard !frame.rsv1, !frame.rsv2, !frame.rsv3, frame.maskKey != nil else {
+            fail(.protocolError)
+            return
+        }
+        switch frame.opcode {
+        case .text, .binary:
+            guard fragments == nil else { return fail(.protocolError) }
+            if frame.fin {
+                deliver(frame.unmaskedData, text: frame.opcode == .text)
+            } else {
+                fragments = frame.unmaskedData
+                fragmentsAreText = frame.opcode == .text
+                fragmentCount = 1
+            }
+        case .continuation:
+            guard var buffer = fragments else { return fail(.protocolError) }
+            fragments = nil
+            var more = frame.unmaskedData
+            fragmentCount += 1
+            guard buffer.readableBytes + more.readableBytes <= limits.maxMessageBytes else {
+                return fail(.init(codeNumber: 1009))
+            }
+            guard fragmentCount <= Limits.maxFragments else { return fail(.policyViolation) }
+            buffer.writeBuffer(&more)
+            if frame.fin {
+                deliver(buffer, text: fragmentsAreText)
+            } else {
+                fragments = buffer
+            }
+        case .ping:
+            guard frame.fin, frame.length <= 125 else { return fail(.protocolError) }
+            let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
+            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+        case .pong:
+            awaitingPong = false
+        case .connectionClose:
+            receivedClose(frame.unmaskedData)
+        default:
+            fail(.protocolError)
+        }
+    }
+
+    private func deliver(_ message: ByteBuffer, text: Bool) {
+        guard text else {
+            send(#"{"type":"amarre.error","error":"binary_frame","detail":"binary frames are not forwarded"}"#)
+            flush()
+            return
+        }
+        let valid = message.withUnsafeReadableBytes { UTF8Validation.isValid($0) }
+        guard valid else { return fail(.dataInconsistentWithMessage) }
+        session.clientSent(message, from: self)
+    }
+
+    private func receivedClose(_ payload: ByteBuffer) {
+        var payload = payload
+        switch payload.readableBytes {
+        case 0:
+            sendClose(.normalClosure, reason: "")
+        case 1:
+            fail(.protocolError)
+        default:
+            // At least two bytes are readable.
+            let code = payload.readInteger(as: UInt16.self)!
+            guard ClientConnection.isValidCloseCode(code) else { return fail(.protocolError) }
+            let reasonValid = payload.withUnsafeReadableBytes { UTF8Validation.isValid($0) }
+            guard reasonValid else { return fail(.dataInconsistentWithMessage) }
+            sendClose(.init(codeNumber: Int(code)), reason: "")
+        }
+    }
+
+    /// Close codes a peer may send (RFC 6455 §7.4, IANA registry).
+    static func isValidCloseCode(_ code: UInt16) -> Bool {
+        switch code {
+        case 1000...1003, 1007...1014, 3000...4999: true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import AmarreCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+
+/// The WebSocket endpoint nginx proxies `/sessions/<id>` upgrades to, on a Unix socket.
+enum WebSocketServer {
+    static let refusalHandlerName = "amarre.refusal"
+    static func bind(host: SessionHost, path: String, group: any EventLoopGroup) -> EventLoopFuture<any Channel> {
+        let boundHost = NIOLoopBound(host, eventLoop: host.eventLoop)
+        let limits = ClientConnection.Limits(
+            maxMessageBytes: host.configuration.maxRecordBytes,
+            queueBytes: host.configuration.clientBufferBytes,
+            pingInterval: .milliseconds(Int64(host.configuration.pingIntervalMs)))
+        let logger = host.logger
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 << 10, high: 64 << 10))
+            .childChannelInitializer { channel in
+                let upgrader = NIOWebSocketServerUpgrader(
+                    maxFrameSize: limits.maxMessageBytes,
+                    automaticErrorHandling: true,
+                    shouldUpgrade: { channel, head in
+                        let decision = decide(head, boundHost.value)
+                        guard case .accept = decision else { return channel.eventLoop.makeSucceededFuture(nil) }
+                        return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+                    },
+                    upgradePipelineHandler: { channel, head in
+                        channel.eventLoop.makeCompletedFuture {
+                            let host = boundHost.value
+                            guard case .accept(let id) = decide(head, host), let session = host.session(id) else {
+                                // The session went away between the check and the upgrade.
+                                channel.close(promise: nil)
+                                return
+                            }
+                            // After an upgrade the refusal handler has nothing left to refuse.
+                            channel.pipeline.syncOperations.removeHandler(name: refusalHandlerName, promise: nil)
+                            var clientLogger = logger
+                            clientLogger[metadataKey: "session.id"] = "\(id)"
+                            try channel.pipeline.syncOperations.addHandler(
+                                ClientConnection(session: session, limits: limits, logger: clientLogger))
+                        }
+                    })
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+                    try channel.pipeline.syncOperations.addHandler(RefusalHandler(host: boundHost), name: refusalHandlerName)
+                }
+            }
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
+    }
+
+    static func decide(_ head: HTTPRequestHead, _ host: SessionHost) -> HandshakeDecision {
+        let isUpgrade = head.headers["upgrade"].contains { $0.lowercased() == "websocket" }
+        let scheme = head.headers.first(name: "x-forwarded-proto") ?? "http"
+        return HandshakeDecision.decide(
+            uri: head.uri, isUpgrade: isUpgrade, origin: head.headers.first(name: "origin"),
+            host: head.headers.first(name: "host"), scheme: scheme, policy: host.originPolicy,
+            status: { host.session($0)?.status })
+    }
+}
+
+/// Answers requests that were not upgraded: 404, 409, 403 or 426 with the JSON error body.
+private final class RefusalHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    private let host: NIOLoopBound<SessionHost>
+
+    init(host: NIOLoopBound<SessionHost>) { self.host = host }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(let head) = unwrapInboundIn(data) else { return }
+        let error: AmarreError
+        switch WebSocketServer.decide(head, host.value) {
+        case .reject(let e): error = e
+        case .accept: error = AmarreError(.badRequest, detail: "invalid WebSocket handshake")
+        }
+        let body = ByteBuffer(string: error.jsonBody)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Length", value: "\(body.readableBytes)")
+        headers.add(name: "Connection", value: "close")
+        let status = HTTPResponseStatus(statusCode: error.httpStatus)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+}

@@ -1,0 +1,96 @@
+#define _GNU_SOURCE
+#include "amarre_spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+static void close_pair(int p[2]) {
+    if (p[0] >= 0) close(p[0]);
+    if (p[1] >= 0) close(p[1]);
+}
+
+/* Only async-signal-safe calls between fork and exec: the parent is multi-threaded. */
+static void child_fail(int report_fd, int step, int err) {
+    int msg[2] = {step, err};
+    ssize_t ignored = write(report_fd, msg, sizeof msg);
+    (void)ignored;
+    _exit(127);
+}
+
+int amarre_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                 amarre_child *out, const char **failed_step) {
+    int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, report[2] = {-1, -1};
+    static const char *steps[] = {"fork", "chdir", "exec", "pipe"};
+    *failed_step = NULL;
+    if (pipe2(in, O_CLOEXEC) || pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(report, O_CLOEXEC)) {
+        int err = errno;
+        close_pair(in); close_pair(outp); close_pair(errp); close_pair(report);
+        *failed_step = steps[3];
+        return err;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = errno;
+        close_pair(in); close_pair(outp); close_pair(errp); close_pair(report);
+        *failed_step = steps[0];
+        return err;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127); /* the host died before prctl took effect */
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        for (int s = 1; s < NSIG; s++) {
+            if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
+        }
+        if (dup2(in[0], 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0) child_fail(report[1], 2, errno);
+        if (cwd && chdir(cwd) != 0) child_fail(report[1], 1, errno);
+        execve(path, argv, envp);
+        child_fail(report[1], 2, errno);
+    }
+    close(in[0]); close(outp[1]); close(errp[1]); close(report[1]);
+    int msg[2];
+    ssize_t n;
+    do { n = read(report[0], msg, sizeof msg); } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof msg) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        close(in[1]); close(outp[0]); close(errp[0]);
+        *failed_step = steps[msg[0]];
+        return msg[1];
+    }
+    /* Also covers the parent's own race: make sure the group exists before anyone signals it. */
+    setpgid(pid, pid);
+    out->pid = pid;
+    out->stdin_fd = in[1];
+    out->stdout_fd = outp[0];
+    out->stderr_fd = errp[0];
+    out->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    return 0;
+}
+
+int amarre_try_reap(pid_t pid, int *status) {
+    pid_t r;
+    do { r = waitpid(pid, status, WNOHANG); } while (r < 0 && errno == EINTR);
+    if (r == pid) return 1;
+    return r == 0 ? 0 : -1;
+}
+
+int amarre_exited(int status) { return WIFEXITED(status); }
+int amarre_exit_status(int status) { return WEXITSTATUS(status); }
+int amarre_signaled(int status) { return WIFSIGNALED(status); }
+int amarre_term_signal(int status) { return WTERMSIG(status); }

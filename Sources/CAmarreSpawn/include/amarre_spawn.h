@@ -1,0 +1,37 @@
+#ifndef AMARRE_SPAWN_H
+#define AMARRE_SPAWN_H
+
+#include <sys/types.h>
+
+/// A spawned agent: its pid (also its process group id), the parent's ends of its stdio
+/// pipes (non-blocking, close-on-exec) and a pidfd that becomes readable when it exits
+/// (-1 if the kernel has no pidfd_open).
+typedef struct {
+    pid_t pid;
+    int stdin_fd;
+    int stdout_fd;
+    int stderr_fd;
+    int pidfd;
+} amarre_child;
+
+/// Forks and execs `path` with `argv` and `envp` in `cwd` (NULL: inherit).
+///
+/// The child runs in a new process group (its pid), has every signal disposition reset
+/// to default and an empty signal mask, and gets SIGKILL when the thread that spawned it
+/// exits (PR_SET_PDEATHSIG): call this from a thread that lives as long as the process.
+/// Returns 0, or an errno value describing why the child could not start (exec or chdir
+/// failed); in that case the child has been reaped and no descriptor is left open.
+/// `failed_step` is set to "chdir", "exec", "pipe" or "fork" on failure.
+int amarre_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                 amarre_child *out, const char **failed_step);
+
+/// Non-blocking reap: 1 and the raw wait status if `pid` has exited, 0 if it runs, -1 on error.
+int amarre_try_reap(pid_t pid, int *status);
+
+/// WIFEXITED/WEXITSTATUS/WIFSIGNALED/WTERMSIG, which are macros Swift cannot call.
+int amarre_exited(int status);
+int amarre_exit_status(int status);
+int amarre_signaled(int status);
+int amarre_term_signal(int status);
+
+#endif
