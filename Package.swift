@@ -26,6 +26,13 @@ let package = Package(
         // control messages, errors, and the pure codecs. No I/O.
         .target(name: "AmarreCore", swiftSettings: strict),
 
+        // Agent adapters: pure translation between an agent's own protocol and pi-shaped
+        // records (claude-code), and the pi permission gate extension.
+        .target(
+            name: "AmarreAgents", dependencies: ["AmarreCore"],
+            resources: [.copy("Resources/amarre-permission-gate.ts")],
+            swiftSettings: strict),
+
         // The only target that sees libfcgi.
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
 
@@ -47,7 +54,7 @@ let package = Package(
         .target(
             name: "AmarreHost",
             dependencies: [
-                "AmarreCore", "CAmarreSpawn",
+                "AmarreCore", "AmarreAgents", "CAmarreSpawn",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -69,6 +76,7 @@ let package = Package(
         .executableTarget(name: "amarre-demo-agent", swiftSettings: strict),
 
         .testTarget(name: "AmarreCoreTests", dependencies: ["AmarreCore"], swiftSettings: strict),
+        .testTarget(name: "AmarreAgentsTests", dependencies: ["AmarreAgents", "AmarreCore"], swiftSettings: strict),
         .testTarget(name: "AmarreAPITests", dependencies: ["AmarreAPI", "AmarreCore"], swiftSettings: strict),
         .testTarget(
             name: "AmarreHostTests",

@@ -11,6 +11,12 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
     public var args: [String]?
     /// Model name passed to the agent (pi `--model`, claude `--model`).
     public var model: String?
+    /// claude-code: pass claude's native stream-json through instead of translating it.
+    public var raw: Bool?
+    /// pi: tools that run without asking (e.g. read-only ones: `["read","grep","find","ls"]`).
+    public var allowTools: [String]?
+    /// Automatic restart after a crash; nil: never.
+    public var restart: RestartPolicy?
 
     public init(
         id: String, agent: AgentKind, env: [String: String] = [:], command: [String]? = nil,
@@ -24,7 +30,7 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
         self.model = model
     }
 
-    enum CodingKeys: String, CodingKey { case id, agent, env, command, args, model }
+    enum CodingKeys: String, CodingKey { case id, agent, env, command, args, model, raw, allowTools, restart }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -34,6 +40,9 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
         command = try c.decodeIfPresent([String].self, forKey: .command)
         args = try c.decodeIfPresent([String].self, forKey: .args)
         model = try c.decodeIfPresent(String.self, forKey: .model)
+        raw = try c.decodeIfPresent(Bool.self, forKey: .raw)
+        allowTools = try c.decodeIfPresent([String].self, forKey: .allowTools)
+        restart = try c.decodeIfPresent(RestartPolicy.self, forKey: .restart)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -44,6 +53,33 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
         try c.encodeIfPresent(command, forKey: .command)
         try c.encodeIfPresent(args, forKey: .args)
         try c.encodeIfPresent(model, forKey: .model)
+        try c.encodeIfPresent(raw, forKey: .raw)
+        try c.encodeIfPresent(allowTools, forKey: .allowTools)
+        try c.encodeIfPresent(restart, forKey: .restart)
+    }
+}
+
+/// `"restart":{"policy":"on-failure","max":3,"windowSeconds":60}`: after a crash, restart
+/// with backoff, at most `max` times within `windowSeconds`, then stay crashed.
+public struct RestartPolicy: Sendable, Codable, Equatable {
+    public enum Policy: String, Sendable, Codable { case never, onFailure = "on-failure", always }
+    public var policy: Policy
+    public var max: Int
+    public var windowSeconds: Int
+
+    public init(policy: Policy, max: Int = 3, windowSeconds: Int = 60) {
+        self.policy = policy
+        self.max = max
+        self.windowSeconds = windowSeconds
+    }
+
+    enum CodingKeys: String, CodingKey { case policy, max, windowSeconds }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        policy = try c.decode(Policy.self, forKey: .policy)
+        max = try c.decodeIfPresent(Int.self, forKey: .max) ?? 3
+        windowSeconds = try c.decodeIfPresent(Int.self, forKey: .windowSeconds) ?? 60
     }
 }
 
