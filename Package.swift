@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // Types shared by every process: ids, summaries, configuration, the API<->host
@@ -33,6 +34,12 @@ let package = Package(
             resources: [.copy("Resources/amarre-permission-gate.ts")],
             swiftSettings: strict),
 
+        // The durable store: sessions and every record, in SQLite (WAL) through GRDB.
+        .target(
+            name: "AmarreStore",
+            dependencies: ["AmarreCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+
         // The only target that sees libfcgi.
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
 
@@ -42,7 +49,7 @@ let package = Package(
         .target(
             name: "AmarreAPI",
             dependencies: [
-                "AmarreCore", "CFastCGI",
+                "AmarreCore", "AmarreStore", "CFastCGI",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -54,7 +61,7 @@ let package = Package(
         .target(
             name: "AmarreHost",
             dependencies: [
-                "AmarreCore", "AmarreAgents", "CAmarreSpawn",
+                "AmarreCore", "AmarreAgents", "AmarreStore", "CAmarreSpawn",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -76,8 +83,12 @@ let package = Package(
         .executableTarget(name: "amarre-demo-agent", swiftSettings: strict),
 
         .testTarget(name: "AmarreCoreTests", dependencies: ["AmarreCore"], swiftSettings: strict),
+        .testTarget(name: "AmarreStoreTests", dependencies: ["AmarreStore", "AmarreCore"], swiftSettings: strict),
         .testTarget(name: "AmarreAgentsTests", dependencies: ["AmarreAgents", "AmarreCore"], swiftSettings: strict),
-        .testTarget(name: "AmarreAPITests", dependencies: ["AmarreAPI", "AmarreCore"], swiftSettings: strict),
+        .testTarget(
+            name: "AmarreAPITests",
+            dependencies: ["AmarreAPI", "AmarreCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .testTarget(
             name: "AmarreHostTests",
             dependencies: [

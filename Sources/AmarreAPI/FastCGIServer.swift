@@ -1,0 +1,216 @@
+public import AmarreCore
+import CFastCGI
+import Dispatch
+import Foundation
+import Glibc
+public import Logging
+import Synchronization
+
+/// `FCGX_Init` runs exactly once per process: a global's initialiser is lazy and thread-safe.
+private let libfcgiInitStatus: Int32 = FCGX_Init()
+
+/// amarre-api's FastCGI responder on libfcgi.
+///
+/// `configuration.apiThreads` OS threads (never the Swift concurrency pool: `FCGX_Accept_r`
+/// blocks) accept on one Unix socket, each with its own `FCGX_Request` at a fixed address
+/// and its own persistent `HostClient`. `stop()` shuts the listening socket down so blocked
+/// accepts return, lets requests in flight finish, and removes the socket file.
+///
+/// nginx must not keep FastCGI connections open (`fastcgi_keep_conn off`): a thread serving
+/// a kept connection waits on it rather than on the listening socket.
+public final class FastCGIServer: Sendable {
+    /// Largest request body read; a larger one gets 413 `payload_too_large`.
+    public static let maxBodyBytes = 1 << 20
+    /// Body bytes past `maxBodyBytes` read and dropped so the 413 reaches the client; past
+    /// this the connection is just closed after the answer.
+    static let maxDrainBytes = 16 << 20
+    /// Bytes asked from libfcgi per `FCGX_GetStr`.
+    static let bodyChunkBytes = 16 << 10
+    /// Pending connections the kernel queues for the accept threads.
+    static let listenBacklog: Int32 = 128
+    /// Pause after an accept error other than shutdown (e.g. `EMFILE`), so a persistent
+    /// error does not spin a core.
+    static let acceptErrorPause: Duration = .milliseconds(100)
+
+    public let configuration: AmarreConfiguration
+    private let logger: Logger
+    private let handler: APIHandler
+    private let phase = Mutex(Phase.idle)
+    private let stopping = Atomic<Bool>(false)
+    private let acceptThreads = DispatchGroup()
+
+    private enum Phase {
+        case idle
+        case running(UnixListener)
+        case stopped
+    }
+
+    public init(configuration: AmarreConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.handler = APIHandler(configuration: configuration, logger: logger)
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops gracefully and returns.
+    public func run() throws(StartupError) {
+        try Self.initializeLibrary()
+        // After FCGX_Init, whose SIGTERM handler only sets a flag that threads blocked in
+        // accept never see: the signals are ours again, delivered through dispatch.
+        let received = DispatchSemaphore(value: 0)
+        let queue = DispatchQueue(label: "amarre.api.signals")
+        var sources = [any DispatchSourceSignal]()
+        for number in [SIGTERM, SIGINT] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { [logger] in
+                logger.info("stop signal received", metadata: ["signal": "\(number == SIGTERM ? "SIGTERM" : "SIGINT")"])
+                received.signal()
+            }
+            source.resume()
+            sources.append(source)
+        }
+        defer { for source in sources { source.cancel() } }
+
+        try start()
+        received.wait()
+        stop()
+    }
+
+    /// Binds the socket and starts the accept threads; returns once the socket accepts.
+    public func start() throws(StartupError) {
+        try Self.initializeLibrary()
+        // A client that goes away mid-answer must not kill the process.
+        signal(SIGPIPE, SIG_IGN)
+        let listener = try phase.withLock { phase throws(StartupError) -> UnixListener in
+            guard case .idle = phase else { throw StartupError("the FastCGI server was already started") }
+            try UnixListener.checkLength(configuration.apiSocketPath)
+            do {
+                try FileManager.default.createDirectory(atPath: configuration.runDir, withIntermediateDirectories: true)
+            } catch {
+                throw StartupError("cannot create the run directory \(configuration.runDir): \(error.localizedDescription)")
+            }
+            let listener = try UnixListener.bind(
+                path: configuration.apiSocketPath, mode: configuration.socketMode, backlog: Self.listenBacklog)
+            phase = .running(listener)
+            return listener
+        }
+        for index in 0..<configuration.apiThreads {
+            acceptThreads.enter()
+            let thread = Thread { [self] in
+                acceptLoop(listenFD: listener.fd)
+                acceptThreads.leave()
+            }
+            thread.name = "amarre-api-\(index)"
+            thread.start()
+        }
+        logger.info(
+            "listening",
+            metadata: [
+                "api.socket": "\(listener.path)", "api.threads": "\(configuration.apiThreads)",
+                "control.socket": "\(configuration.controlSocketPath)",
+            ])
+    }
+
+    /// Stops accepting, waits for requests in flight, closes and removes the socket.
+    /// Returns at once if the server is not running.
+    public func stop() {
+        let listener: UnixListener? = phase.withLock { phase in
+            guard case .running(let listener) = phase else { return nil }
+            phase = .stopped
+            return listener
+        }
+        guard let listener else { return }
+        stopping.store(true, ordering: .releasing)
+        listener.shutdown()
+        acceptThreads.wait()
+        listener.closeAndRemove()
+        logger.info("stopped", metadata: ["api.socket": "\(listener.path)"])
+    }
+
+    private static func initializeLibrary() throws(StartupError) {
+        guard libfcgiInitStatus == 0 else { throw StartupError("libfcgi failed to initialise (FCGX_Init returned \(libfcgiInitStatus))") }
+    }
+
+    // MARK: - Accept threads
+
+    private func acceptLoop(listenFD: Int32) {
+        // libfcgi's streams point back into the request: it must not move while in use.
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        request.initialize(to: FCGX_Request())
+        defer {
+            request.deinitialize(count: 1)
+            request.deallocate()
+        }
+        guard FCGX_InitRequest(request, listenFD, 0) == 0 else {
+            logger.error("FCGX_InitRequest failed")
+            return
+        }
+        let host = HostClient(socketPath: configuration.controlSocketPath, logger: logger)
+        defer { host.disconnect() }
+        while true {
+            let status = FCGX_Accept_r(request)
+            if status < 0 {
+                if stopping.load(ordering: .acquiring) { break }
+                logger.warning("FastCGI accept failed", metadata: ["error": "\(UnixSocket.describe(errno: -status))"])
+                let (seconds, attoseconds) = Self.acceptErrorPause.components
+                Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
+                continue
+            }
+            serve(request, host: host)
+            // Flushes the answer and closes the connection now, not at the next accept.
+            FCGX_Finish_r(request)
+        }
+        // FCGX_Finish_r (or the failed FCGX_Accept_r) has freed the request's streams and
+        // parameters; the listening socket is the server's.
+    }
+
+    private func serve(_ request: UnsafeMutablePointer<FCGX_Request>, host: HostClient) {
+        let envp = request.pointee.envp
+        // Each parameter is copied at once: libfcgi frees them at FCGX_Finish_r.
+        var httpRequest = HTTPRequest(parameters: { name in FCGX_GetParam(name, envp).map { String(cString: $0) } })
+        let response: HTTPResponse
+        if let body = readBody(request.pointee.in) {
+            httpRequest.body = body
+            response = handler.respond(to: httpRequest, host: host)
+        } else {
+            logger.notice(
+                "request body over the limit",
+                metadata: ["http.path": "\(httpRequest.path)", "http.limit": "\(Self.maxBodyBytes)"])
+            response = HTTPResponse(
+                failure: APIError(AmarreError(.payloadTooLarge, detail: "request body over \(Self.maxBodyBytes) bytes")))
+        }
+        let written = write(response.cgiBytes(includeBody: httpRequest.method != .head), to: request.pointee.out)
+        logger.debug(
+            "answered",
+            metadata: [
+                "http.method": "\(httpRequest.method)", "http.path": "\(httpRequest.path)",
+                "http.status": "\(response.status)",
+            ])
+        if !written {
+            logger.debug("FastCGI client went away before the answer was written", metadata: ["http.path": "\(httpRequest.path)"])
+        }
+    }
+
+    /// The request body, or nil when it is over `maxBodyBytes` (the rest is drained, bounded).
+    private func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?) -> [UInt8]? {
+        var body = [UInt8]()
+        var total = 0
+        var chunk = [UInt8](repeating: 0, count: Self.bodyChunkBytes)
+        while total <= Self.maxBodyBytes + Self.maxDrainBytes {
+            let count = Int(chunk.withUnsafeMutableBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { FCGX_GetStr($0.baseAddress, Int32($0.count), stream) }
+            })
+            guard count > 0 else { break }
+            total += count
+            if total <= Self.maxBodyBytes { body += chunk[..<count] }
+        }
+        return total <= Self.maxBodyBytes ? body : nil
+    }
+
+    /// Writes `bytes` to a FastCGI stream with `FCGX_PutStr` (never the variadic `FPrintF`).
+    private func write(_ bytes: [UInt8], to stream: UnsafeMutablePointer<FCGX_Stream>?) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { FCGX_PutStr($0.baseAddress, Int32($0.count), stream) }
+        } == bytes.count
+    }
+}

@@ -1,0 +1,93 @@
+public import AmarreCore
+
+/// What a REST request asks for: the method and the path resolved into one typed value.
+///
+/// `Route.resolve` is the only code that looks at the path; handlers switch over `Route`.
+/// Resolution is two steps: the path picks a `Resource` (404 when none matches, or when a
+/// session id is not canonical), then the method picks the route on it (405 with the
+/// resource's `Allow` list when it has none).
+///
+/// Room to grow: `GET /sessions/<id>/events?after=N&limit=M` becomes a
+/// `Resource.sessionEvents(SessionID)` and a `case sessionEvents(SessionID, EventsQuery)`
+/// built from `query`, which `resolve` already receives and which no route reads yet.
+public enum Route: Sendable, Equatable {
+    case health
+    case listInstances
+    case listSessions
+    case createSession
+    case getSession(SessionID)
+    case deleteSession(SessionID)
+    case restartSession(SessionID)
+
+    /// Resolves a request.
+    ///
+    /// - Parameters:
+    ///   - method: `REQUEST_METHOD`.
+    ///   - path: `DOCUMENT_URI` (nginx has decoded and normalised it). Anything from a `?` on
+    ///     is ignored, so a `REQUEST_URI` works too. One trailing slash is accepted.
+    ///   - query: `QUERY_STRING`; no route reads it yet.
+    public static func resolve(method: HTTPMethod, path: String, query: String = "") -> RouteResolution {
+        guard let resource = Resource(path: path) else { return .notFound }
+        if let route = resource.route(for: method) { return .matched(route) }
+        return .methodNotAllowed(allowed: resource.allowedMethods)
+    }
+}
+
+/// The outcome of `Route.resolve`.
+public enum RouteResolution: Sendable, Equatable {
+    case matched(Route)
+    /// No resource at that path, or a session id that is not 12 lowercase hex characters.
+    case notFound
+    /// The path names a resource that does not take this method; `allowed` is the `Allow` list.
+    case methodNotAllowed(allowed: [HTTPMethod])
+}
+
+/// A path pattern, before the method is looked at.
+enum Resource: Equatable {
+    case health
+    case instances
+    case sessions
+    case session(SessionID)
+    case sessionRestart(SessionID)
+
+    init?(path: String) {
+        var path = Substring(path)
+        if let question = path.firstIndex(of: "?") { path = path[..<question] }
+        guard path.hasPrefix("/") else { return nil }
+        path = path.dropFirst()
+        if path.hasSuffix("/") { path = path.dropLast() }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        switch segments.count {
+        case 1 where segments[0] == "healthz": self = .health
+        case 1 where segments[0] == "instances": self = .instances
+        case 1 where segments[0] == "sessions": self = .sessions
+        case 2 where segments[0] == "sessions":
+            guard let id = SessionID(segments[1]) else { return nil }
+            self = .session(id)
+        case 3 where segments[0] == "sessions" && segments[2] == "restart":
+            guard let id = SessionID(segments[1]) else { return nil }
+            self = .sessionRestart(id)
+        default: return nil
+        }
+    }
+
+    /// The routes of this resource, by method. HEAD is answered wherever GET is.
+    private var routes: [(method: HTTPMethod, route: Route)] {
+        switch self {
+        case .health: [(.get, .health)]
+        case .instances: [(.get, .listInstances)]
+        case .sessions: [(.get, .listSessions), (.post, .createSession)]
+        case .session(let id): [(.get, .getSession(id)), (.delete, .deleteSession(id))]
+        case .sessionRestart(let id): [(.post, .restartSession(id))]
+        }
+    }
+
+    func route(for method: HTTPMethod) -> Route? {
+        let lookup = method == .head ? HTTPMethod.get : method
+        return routes.first { $0.method == lookup }?.route
+    }
+
+    var allowedMethods: [HTTPMethod] {
+        routes.flatMap { $0.method == .get ? [HTTPMethod.get, .head] : [$0.method] }
+    }
+}
