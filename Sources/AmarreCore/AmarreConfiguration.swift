@@ -34,6 +34,19 @@ public struct AmarreConfiguration: Sendable, Equatable {
     public var apiThreads: Int = 4
     /// `AMARRE_SOCKET_MODE`: octal mode of the Unix sockets nginx connects to (default 0660).
     public var socketMode: Int = 0o660
+    /// `AMARRE_DURABLE`: keep sessions and records in the store (default 1; 0 keeps them in
+    /// memory only, as the original did).
+    public var durable: Bool = true
+    /// `AMARRE_RETAIN_RECORDS`: records kept per session (default 100,000).
+    public var retainRecords: Int = 100_000
+    /// `AMARRE_RETAIN_BYTES`: bytes of records kept per session (default 256 MiB).
+    public var retainBytes: Int = 256 << 20
+    /// `AMARRE_COMMIT_INTERVAL_MS`: longest time a record waits before it is committed to the
+    /// store (default 50); a host killed with SIGKILL loses at most this much.
+    public var commitIntervalMs: Int = 50
+    /// `AMARRE_RESTART_BACKOFF_MS`: first delay before an automatic restart; doubles per
+    /// attempt, at most 30 s (default 1000).
+    public var restartBackoffMs: Int = 1000
     /// `AMARRE_DEMO_AGENT_BIN`: the demo agent (default: `amarre-demo-agent` beside the host binary).
     public var demoAgentBin: String?
     /// `PI_BIN`, `CLAUDE_BIN`: agent binaries (default `pi`, `claude` on `PATH`).
@@ -53,6 +66,7 @@ public struct AmarreConfiguration: Sendable, Equatable {
     public var hostSocketPath: String { runDir + "/host.sock" }
     public var controlSocketPath: String { runDir + "/control.sock" }
     public var logDir: String { stateDir + "/log" }
+    public var databasePath: String { stateDir + "/amarre.sqlite" }
 
     /// The instance `POST /sessions` uses without `instanceId`: `default` if configured, else the first.
     public var defaultInstance: InstanceConfig? {
@@ -118,6 +132,17 @@ extension AmarreConfiguration {
         config.stderrLineBytes = try positive("AMARRE_STDERR_LINE_BYTES", config.stderrLineBytes)
         config.pingIntervalMs = try positive("AMARRE_PING_INTERVAL_MS", config.pingIntervalMs)
         config.apiThreads = try positive("AMARRE_API_THREADS", config.apiThreads)
+        config.retainRecords = try positive("AMARRE_RETAIN_RECORDS", config.retainRecords)
+        config.retainBytes = try positive("AMARRE_RETAIN_BYTES", config.retainBytes)
+        config.commitIntervalMs = try positive("AMARRE_COMMIT_INTERVAL_MS", config.commitIntervalMs)
+        config.restartBackoffMs = try positive("AMARRE_RESTART_BACKOFF_MS", config.restartBackoffMs)
+        if let durable = value("AMARRE_DURABLE") {
+            switch durable.lowercased() {
+            case "1", "true", "yes", "on": config.durable = true
+            case "0", "false", "no", "off": config.durable = false
+            default: throw ConfigurationError("AMARRE_DURABLE must be 1 or 0, got \"\(durable)\"")
+            }
+        }
         if let mode = value("AMARRE_SOCKET_MODE") {
             guard let m = Int(mode, radix: 8), m > 0, m <= 0o777 else {
                 throw ConfigurationError("AMARRE_SOCKET_MODE must be an octal mode like 0660, got \"\(mode)\"")

@@ -32,6 +32,12 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     private var fragmentsAreText = false
     private var fragmentCount = 0
 
+    /// While replaying stored records, live records wait here (bounded like the queue).
+    private var held: CircularBuffer<WebSocketFrame>?
+    private var heldBytes = 0
+    /// Runs once the queue has drained below half its limit (replay flow control).
+    private var onQueueLow: (() -> Void)?
+
     private var pingTask: RepeatedTask?
     private var awaitingPong = false
 
@@ -43,13 +49,18 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         static let maxFragments = 4096
     }
 
-    init(session: Session, limits: Limits, logger: Logger) {
+    /// The `since` of the request: replay records after it before going live.
+    private let since: Int64?
+
+    init(session: Session, since: Int64?, limits: Limits, logger: Logger) {
         self.session = session
+        self.since = since
         self.limits = limits
         self.logger = logger
     }
 
-    var isOpen: Bool { !closing && closeAfterQueue == nil }
+    /// Accepts live records: not closing, no close pending.
+    var isOpen: Bool { !closing && closeAfterQueue == nil && closeAfterReplay == nil }
 
     // MARK: lifecycle
 
@@ -60,7 +71,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             bound.value.keepalive()
         }
-        session.attach(self)
+        session.attach(self, since: since)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -69,6 +80,8 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         closing = true
         queue.removeAll()
         queuedBytes = 0
+        held = nil
+        onQueueLow = nil
         session.detach(self)
         self.context = nil
         context.fireChannelInactive()
@@ -93,9 +106,60 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: outbound
 
-    /// Queues a text frame; written at once when the connection keeps up.
+    /// Sends a live record; held back while a replay is in progress.
     func send(_ payload: ByteBuffer) {
-        guard isOpen, let context else { return }
+        guard isOpen else { return }
+        if held != nil {
+            held!.append(WebSocketFrame(fin: true, opcode: .text, data: payload))  // non-nil: checked above
+            heldBytes += payload.readableBytes
+            if heldBytes + queuedBytes > limits.queueBytes { dropSlow() }
+            return
+        }
+        enqueue(payload)
+    }
+
+    /// Starts a replay: live records are held until `endReplay`.
+    func beginReplay() {
+        held = CircularBuffer()
+        heldBytes = 0
+    }
+
+    /// Sends a stored record during a replay.
+    func sendReplay(_ payload: ByteBuffer) {
+        guard isReplaying else { return }
+        enqueue(payload, force: true)
+    }
+
+    /// A replay is in progress on a connection that is still up.
+    var isReplaying: Bool { held != nil && !closing && context != nil }
+
+    /// Close code waiting for the replay to finish.
+    private var closeAfterReplay: WebSocketErrorCode?
+
+    /// The replay caught up: the held live records follow, then everything is live.
+    func endReplay() {
+        guard let frames = held else { return }
+        held = nil
+        heldBytes = 0
+        for frame in frames { enqueue(frame.data, force: true) }
+        if let code = closeAfterReplay {
+            closeAfterReplay = nil
+            close(code: code)
+        }
+    }
+
+    /// Runs `body` once the outbound queue is below half its limit.
+    func whenQueueLow(_ body: @escaping () -> Void) {
+        if queuedBytes <= limits.queueBytes / 2 {
+            body()
+        } else {
+            onQueueLow = body
+        }
+    }
+
+    /// Queues a text frame; written at once when the connection keeps up.
+    private func enqueue(_ payload: ByteBuffer, force: Bool = false) {
+        guard force || isOpen, !closing, let context else { return }
         let frame = WebSocketFrame(fin: true, opcode: .text, data: payload)
         if queue.isEmpty, context.channel.isWritable {
             context.write(wrapOutboundOut(frame), promise: nil)
@@ -104,14 +168,19 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         }
         queue.append(frame)
         queuedBytes += payload.readableBytes
-        if queuedBytes > limits.queueBytes {
-            logger.warning(
-                "slow client dropped",
-                metadata: ["client.queued_bytes": "\(queuedBytes)", "client.limit": "\(limits.queueBytes)"])
-            queue.removeAll()
-            queuedBytes = 0
-            sendClose(.init(codeNumber: 1013), reason: "client too slow")
-        }
+        if queuedBytes + heldBytes > limits.queueBytes { dropSlow() }
+    }
+
+    private func dropSlow() {
+        logger.warning(
+            "slow client dropped",
+            metadata: ["client.queued_bytes": "\(queuedBytes + heldBytes)", "client.limit": "\(limits.queueBytes)"])
+        queue.removeAll()
+        queuedBytes = 0
+        held = nil
+        heldBytes = 0
+        onQueueLow = nil
+        sendClose(.init(codeNumber: 1013), reason: "client too slow")
     }
 
     func send(_ text: String) {
@@ -127,6 +196,10 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// Closes after everything queued so far is written.
     func close(code: WebSocketErrorCode, reason: String = "") {
         guard isOpen else { return }
+        if held != nil {
+            closeAfterReplay = code
+            return
+        }
         if queue.isEmpty {
             sendClose(code, reason: reason)
         } else {
@@ -140,6 +213,10 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
             queuedBytes -= frame.length
             context.write(wrapOutboundOut(frame), promise: nil)
             needsFlush = true
+        }
+        if queuedBytes <= limits.queueBytes / 2, let body = onQueueLow {
+            onQueueLow = nil
+            body()
         }
         if queue.isEmpty, let code = closeAfterQueue {
             closeAfterQueue = nil

@@ -1,4 +1,5 @@
 public import AmarreCore
+import AmarreStore
 import Foundation
 public import Logging
 import NIOCore
@@ -20,11 +21,20 @@ public struct HostService: Service {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         try Self.prepareRunDirectory(configuration)
+        let store: RecordStore? =
+            configuration.durable
+            ? try RecordStore(
+                path: configuration.databasePath,
+                retention: Retention(records: configuration.retainRecords, bytes: configuration.retainBytes),
+                commitIntervalMs: configuration.commitIntervalMs, logger: logger)
+            : nil
+        let restored = try store?.loadSessions() ?? []
         let configuration = self.configuration
         let logger = self.logger
         // Everything of the host is confined to `loop`: build it there.
         let (ws, control, boundHost) = try await loop.flatSubmit {
-            let host = SessionHost(configuration: configuration, eventLoop: loop, logger: logger)
+            let host = SessionHost(configuration: configuration, eventLoop: loop, logger: logger, store: store)
+            host.restore(restored)
             let bound = NIOLoopBound(host, eventLoop: loop)
             return WebSocketServer.bind(host: host, path: configuration.hostSocketPath, group: loop)
                 .and(ControlServer.bind(host: host, path: configuration.controlSocketPath, group: loop))
@@ -49,6 +59,7 @@ public struct HostService: Service {
         try? await control.close()
         try? await ws.close()
         try? await loop.flatSubmit { boundHost.value.stopAll() }.get()
+        store?.flush()
         unlink(configuration.hostSocketPath)
         unlink(configuration.controlSocketPath)
         try await group.shutdownGracefully()

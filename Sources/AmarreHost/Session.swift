@@ -1,4 +1,6 @@
+import AmarreAgents
 import AmarreCore
+import AmarreStore
 import Foundation
 import Logging
 import NIOCore
@@ -8,7 +10,8 @@ import NIOWebSocket
 import Glibc
 #endif
 
-/// One agent session: its process, its viewers and its permission ledger.
+/// One agent session: its process, its viewers, its sequence of records and its
+/// permission ledger.
 ///
 /// Confined to the host's event loop: every method runs there, so no state needs a lock.
 final class Session {
@@ -17,37 +20,58 @@ final class Session {
     let instance: InstanceConfig
     let request: CreateSessionRequest
     let createdAt: Int64
+    let position: Int64
     private(set) var spawnedAt: Int64
-    private(set) var status: SessionStatus = .running
+    private(set) var status: SessionStatus
     private(set) var exit: ExitStatus?
+    /// Sequence number of the last record published.
+    private(set) var lastSeq: Int64
+    private(set) var resumeToken: String?
 
     private let host: SessionHost
     private let eventLoop: any EventLoop
+    private let store: RecordStore?
     private var logger: Logger
     private var agent: AgentProcess?
+    private var adapter: (any AgentAdapter)?
     private var lifecycle = AgentLifecycle()
     private var timer: Scheduled<Void>?
+    private var restartTimer: Scheduled<Void>?
+    private var restartBudget: RestartBudget?
     private(set) var clients: [ClientConnection] = []
     private var ledger = PermissionLedger()
     private var clientsPaused = false
-    /// Records relayed since the session was created.
-    private(set) var recordCount: Int64 = 0
+    private var onStopped: (() -> Void)?
 
     /// How long a process that exited may keep its stdout open (a stray child holding it)
     /// before the crash is reported anyway.
     static let drainDeadline = TimeAmount.seconds(2)
+    /// Records read from the store per replay step.
+    static let replayPageSize = 512
 
-    init(id: SessionID, instance: InstanceConfig, request: CreateSessionRequest, host: SessionHost, logger: Logger) {
+    init(
+        id: SessionID, instance: InstanceConfig, request: CreateSessionRequest, host: SessionHost,
+        restored: StoredSession? = nil
+    ) {
         self.id = id
         self.name = request.name
         self.instance = instance
         self.request = request
         self.host = host
         self.eventLoop = host.eventLoop
+        self.store = host.store
         let now = Session.nowMs()
-        self.createdAt = now
-        self.spawnedAt = now
-        var logger = logger
+        self.createdAt = restored?.createdAt ?? now
+        self.spawnedAt = restored?.spawnedAt ?? now
+        self.position = restored?.position ?? host.nextPosition()
+        self.status = restored?.status ?? .running
+        self.exit = restored.flatMap { $0.exitCode != nil || $0.signal != nil ? ExitStatus(exitCode: $0.exitCode, signal: $0.signal) : nil }
+        self.lastSeq = restored?.lastSeq ?? 0
+        self.resumeToken = restored?.resumeToken
+        if let policy = instance.restart {
+            restartBudget = RestartBudget(policy: policy, baseDelayMs: host.configuration.restartBackoffMs)
+        }
+        var logger = host.logger
         logger[metadataKey: "session.id"] = "\(id)"
         self.logger = logger
     }
@@ -58,34 +82,71 @@ final class Session {
         SessionSummary(
             id: id, name: name, instanceId: instance.id, status: status, agent: instance.agent.rawValue,
             spawnedAt: spawnedAt, clients: clients.count, exitCode: exit?.exitCode, signal: exit?.signal,
-            cwd: request.cwd, createdAt: createdAt, pendingRequests: ledger.pending)
+            cwd: request.cwd, createdAt: createdAt, lastSeq: lastSeq, pendingRequests: ledger.pending)
     }
+
+    private var stored: StoredSession {
+        StoredSession(
+            id: id, name: name, instanceId: instance.id, cwd: request.cwd, env: request.env, status: status,
+            exitCode: exit?.exitCode, signal: exit?.signal, createdAt: createdAt, spawnedAt: spawnedAt,
+            position: position, resumeToken: resumeToken, pendingRequests: ledger.pending)
+    }
+
+    private func persist() { store?.save(stored) }
 
     // MARK: lifecycle
 
-    /// Spawns the agent. Throws when it could not start; the session then does not exist.
-    func start(_ plan: SpawnPlan) throws(AmarreError) {
+    /// Spawns the agent. Throws when it could not start (the status is left as it was).
+    func start() throws(AmarreError) {
+        let plan = try host.makePlan(instance, request, resumeToken: resumeToken)
+        let process = try AgentProcess.spawn(
+            plan, on: eventLoop, configuration: host.configuration, delegate: self, logger: logger)
         lifecycle = AgentLifecycle()
         ledger = PermissionLedger()
-        agent = try AgentProcess.spawn(
-            plan, on: eventLoop, configuration: host.configuration, delegate: self, logger: logger)
+        agent = process
+        adapter = AgentAdapters.adapter(for: instance)
         status = .running
         exit = nil
         spawnedAt = Session.nowMs()
-        logger.info("agent started", metadata: ["child.pid": "\(agent?.pid ?? 0)", "instance.id": "\(instance.id)"])
+        persist()
+        logger.info("agent started", metadata: ["child.pid": "\(process.pid)", "instance.id": "\(instance.id)"])
+        if var a = adapter {
+            let out = a.started()
+            adapter = a
+            apply(out)
+            process.flushStdin()
+        }
     }
 
-    /// Stops the session for good: clients closed with 1000, agent terminated.
-    /// `done` runs once the agent process is gone.
+    /// Stops the session for good: clients closed with 1000, agent terminated, records
+    /// deleted. `done` runs once the agent process is gone.
     func stop(done: @escaping () -> Void) {
+        restartTimer?.cancel()
+        restartTimer = nil
         status = .stopped
         for client in clients { client.close(code: .normalClosure) }
         clients.removeAll()
+        store?.delete(id)
         onStopped = done
         perform(lifecycle.stopRequested())
     }
 
-    private var onStopped: (() -> Void)?
+    /// Host shutdown: terminate the agent but keep the session (it is restored on start).
+    func shutdown(done: @escaping () -> Void) {
+        restartTimer?.cancel()
+        restartTimer = nil
+        for client in clients { client.close(code: .goingAway) }
+        clients.removeAll()
+        onStopped = done
+        if lifecycle.isRunning { store?.save(stored) }
+        perform(lifecycle.stopRequested())
+    }
+
+    /// Writes `event` to the log, sequenced like any record (no client is attached yet when
+    /// a session is restored).
+    func recordEvent(_ event: String, extra: String = "") {
+        publish(object: #"{"type":"amarre.session_event","event":"# + JSONText.quote(event) + extra + "}")
+    }
 
     private func perform(_ action: AgentLifecycle.Action) {
         switch action {
@@ -127,31 +188,157 @@ final class Session {
         ledger.reset()
         agent?.closeOutputs()
         agent = nil
+        adapter = nil
         logger.warning("agent crashed", metadata: ["exit": "\(status)"])
-        let event =
-            #"{"type":"amarre.session_event","event":"crashed","exitCode":"#
-            + (status.exitCode.map(String.init) ?? "null") + #","signal":"#
-            + (status.signal.map(JSONText.quote) ?? "null") + "}"
+        publish(
+            object: #"{"type":"amarre.session_event","event":"crashed","exitCode":"#
+                + (status.exitCode.map(String.init) ?? "null") + #","signal":"#
+                + (status.signal.map(JSONText.quote) ?? "null") + "}")
         for client in clients {
-            client.send(event)
             client.close(code: .unexpectedServerError)
             client.flush()
         }
         clients.removeAll()
+        persist()
+        scheduleAutomaticRestart(after: status)
+    }
+
+    private func scheduleAutomaticRestart(after status: ExitStatus) {
+        guard var budget = restartBudget else { return }
+        let decision = budget.crashed(status, nowMs: Session.nowMs())
+        restartBudget = budget
+        switch decision {
+        case .none:
+            break
+        case .giveUp(let attempts):
+            logger.warning("automatic restart gave up", metadata: ["restart.attempts": "\(attempts)"])
+            recordEvent("gave_up", extra: #","attempts":\#(attempts)"#)
+        case .restart(let attempt, let delayMs):
+            recordEvent("restarting", extra: #","attempt":\#(attempt),"delayMs":\#(delayMs)"#)
+            restartTimer = eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delayMs))) { [self] in
+                restartTimer = nil
+                guard self.status == .crashed, host.session(id) === self else { return }
+                do throws(AmarreError) {
+                    try start()
+                    recordEvent("restarted", extra: #","attempt":\#(attempt)"#)
+                } catch {
+                    logger.error("automatic restart failed", metadata: ["error": "\(error)"])
+                    recordEvent("restart_failed", extra: #","attempt":\#(attempt),"detail":"# + JSONText.quote(error.description))
+                }
+            }
+        }
+    }
+
+    // MARK: records
+
+    /// Sequences, stores and fans out one JSON object record.
+    private func publish(object bytes: UnsafeRawBufferPointer, summary: JSONScanner.Summary?) {
+        lastSeq += 1
+        let seq = lastSeq
+        let framed: [UInt8]
+        if let summary, summary.isObject {
+            framed = SequencedRecord.inject(seq: seq, into: bytes)
+            if summary.type == "extension_ui_request", ledger.agentWrote(type: summary.type, id: summary.id, method: summary.method) {
+                persist()
+            }
+        } else {
+            framed = SequencedRecord.wrapRaw(seq: seq, line: String(decoding: bytes, as: UTF8.self))
+        }
+        store?.append(id, seq: seq, data: framed)
+        guard !clients.isEmpty else { return }
+        let buffer = ByteBuffer(bytes: framed)
+        for c in clients { c.send(buffer) }
+    }
+
+    private func publish(object text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            let raw = UnsafeRawBufferPointer(utf8)
+            publish(object: raw, summary: JSONScanner.scan(raw))
+        }
+    }
+
+    private func publish(_ record: [UInt8]) {
+        record.withUnsafeBytes { publish(object: $0, summary: JSONScanner.scan($0)) }
+    }
+
+    /// Performs what the adapter asked for.
+    private func apply(_ out: AdapterOutput) {
+        for record in out.toClients { publish(record) }
+        if let agent {
+            for line in out.toAgent {
+                var buffer = ByteBuffer(bytes: line)
+                buffer.writeInteger(UInt8(0x0A))
+                agent.writeStdin(buffer)
+            }
+        }
+        if let token = adapter?.resumeToken, token != resumeToken {
+            resumeToken = token
+            persist()
+        }
     }
 
     // MARK: clients
 
-    func attach(_ client: ClientConnection) {
+    /// Attaches a viewer: `amarre.hello`, then the records after `since` (if given), then live.
+    func attach(_ client: ClientConnection, since: Int64?) {
         guard status == .running else {
-            client.close(code: .init(codeNumber: 1011), reason: "session is \(status.rawValue)")
+            client.close(code: .unexpectedServerError, reason: "session is \(status.rawValue)")
             client.flush()
             return
         }
         clients.append(client)
-        client.send(hello)
-        client.flush()
+        client.send(ByteBuffer(string: hello))
         if clientsPaused { client.setReading(false) }
+        if let since, since < lastSeq {
+            if store != nil {
+                client.beginReplay()
+                replay(to: client, after: since, upTo: lastSeq, first: true)
+            } else {
+                client.send(
+                    ByteBuffer(string: #"{"type":"amarre.replay_gap","from":\#(since + 1),"to":\#(lastSeq)}"#))
+            }
+        }
+        client.flush()
+    }
+
+    private func replay(to client: ClientConnection, after: Int64, upTo: Int64, first: Bool) {
+        guard let store else { return }
+        let loop = eventLoop
+        let bound = NIOLoopBound((self, client), eventLoop: loop)
+        let limit = Session.replayPageSize
+        store.replay(id, after: after, upTo: upTo, limit: limit) { result in
+            loop.execute {
+                let (session, client) = bound.value
+                session.replayed(result, to: client, after: after, upTo: upTo, first: first, limit: limit)
+            }
+        }
+    }
+
+    private func replayed(
+        _ result: Result<RecordPage, any Error>, to client: ClientConnection, after: Int64, upTo: Int64, first: Bool,
+        limit: Int
+    ) {
+        // A client closed for a crash still gets its replay, then the held crash event.
+        guard client.isReplaying else { return }
+        switch result {
+        case .failure(let error):
+            logger.error("replay failed", metadata: ["error": "\(error)"])
+            client.send(ByteBuffer(string: #"{"type":"amarre.error","error":"replay_failed"}"#))
+            client.endReplay()
+        case .success(let page):
+            if first, after + 1 < page.firstKeptSeq {
+                client.sendReplay(
+                    ByteBuffer(string: #"{"type":"amarre.replay_gap","from":\#(after + 1),"to":\#(page.firstKeptSeq - 1)}"#))
+            }
+            for record in page.records { client.sendReplay(ByteBuffer(bytes: record)) }
+            if let last = page.lastSeq, last < upTo, page.records.count == limit {
+                client.whenQueueLow { [self] in replay(to: client, after: last, upTo: upTo, first: false) }
+            } else {
+                client.endReplay()
+            }
+        }
+        client.flush()
     }
 
     func detach(_ client: ClientConnection) {
@@ -164,43 +351,41 @@ final class Session {
             + #","instanceId":"# + JSONText.quote(instance.id)
             + #","agent":"# + JSONText.quote(instance.agent.rawValue)
             + #","status":"# + JSONText.quote(status.rawValue)
-            + #","seq":\#(recordCount),"capabilities":["invalid_json_errors","permission_first_answer_wins","request_resolved"]}"#
+            + #","seq":\#(lastSeq),"capabilities":["# + Session.capabilities + "]}"
     }
+
+    private static let capabilities = [
+        "seq", "replay", "events", "pending_requests", "request_resolved", "invalid_json_errors",
+        "permission_first_answer_wins",
+    ].map(JSONText.quote).joined(separator: ",")
 
     /// A text message from a viewer: one JSON value, or one per line.
     func clientSent(_ message: ByteBuffer, from client: ClientConnection) {
         guard status == .running, let agent else { return }
-        let whole = message.withUnsafeReadableBytes { JSONScanner.scan($0) }
-        if let whole {
+        if let whole = message.withUnsafeReadableBytes({ JSONScanner.scan($0) }) {
             var line = message
             if whole.hasStructuralNewlines {
                 // Pretty-printed JSON: its newlines are whitespace outside strings.
                 line = ByteBuffer(bytes: message.readableBytesView.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 })
             }
-            forward(line, whole, from: client, to: agent)
+            forward(line, whole, from: client)
         } else {
             var rest = message
             var splitter = LineSplitter(maxRecordBytes: max(1, message.readableBytes))
-            var anyInvalid = false
-            splitter.feed(&rest) { output in
+            var invalid = 0
+            let handle: (LineSplitter.Output) -> Void = { output in
                 guard case .record(let line) = output else { return }
                 if let summary = line.withUnsafeReadableBytes({ JSONScanner.scan($0) }) {
-                    forward(line, summary, from: client, to: agent)
+                    self.forward(line, summary, from: client)
                 } else {
-                    anyInvalid = true
+                    invalid += 1
                 }
             }
-            splitter.finish { output in
-                guard case .record(let line) = output else { return }
-                if let summary = line.withUnsafeReadableBytes({ JSONScanner.scan($0) }) {
-                    forward(line, summary, from: client, to: agent)
-                } else {
-                    anyInvalid = true
-                }
-            }
-            if anyInvalid {
-                client.send(#"{"type":"amarre.error","error":"invalid_json","detail":"frames must hold JSON values, one per line"}"#)
-                client.flush()
+            splitter.feed(&rest, emit: handle)
+            splitter.finish(emit: handle)
+            if invalid > 0 {
+                client.send(
+                    ByteBuffer(string: #"{"type":"amarre.error","error":"invalid_json","detail":"frames must hold JSON values, one per line"}"#))
             }
         }
         agent.flushStdin()
@@ -211,29 +396,31 @@ final class Session {
         flushClients()
     }
 
-    private func forward(_ line: ByteBuffer, _ summary: JSONScanner.Summary, from client: ClientConnection, to agent: AgentProcess) {
+    private func forward(_ line: ByteBuffer, _ summary: JSONScanner.Summary, from client: ClientConnection) {
         if summary.type == "extension_ui_response", let answerID = summary.id {
             switch ledger.clientAnswered(id: answerID) {
             case .alreadyAnswered:
                 client.send(
-                    #"{"type":"amarre.error","error":"already_answered","id":"# + JSONText.quote(answerID)
-                        + #","detail":"another client answered this request first"}"#)
+                    ByteBuffer(
+                        string: #"{"type":"amarre.error","error":"already_answered","id":"# + JSONText.quote(answerID)
+                            + #","detail":"another client answered this request first"}"#))
                 return
             case .forward:
-                let notice =
-                    #"{"type":"amarre.request_resolved","id":"# + JSONText.quote(answerID) + #","response":"#
-                    + String(decoding: line.readableBytesView, as: UTF8.self) + "}"
-                broadcast(notice)
+                publish(
+                    object: #"{"type":"amarre.request_resolved","id":"# + JSONText.quote(answerID) + #","response":"#
+                        + String(decoding: line.readableBytesView, as: UTF8.self) + "}")
+                persist()
             }
+        }
+        if var a = adapter {
+            let out = a.fromClient(Array(line.readableBytesView))
+            adapter = a
+            apply(out)
+            return
         }
         var out = line
         out.writeInteger(UInt8(0x0A))
-        agent.writeStdin(out)
-    }
-
-    private func broadcast(_ text: String) {
-        let buffer = ByteBuffer(string: text)
-        for c in clients { c.send(buffer) }
+        agent?.writeStdin(out)
     }
 
     private func flushClients() {
@@ -245,30 +432,31 @@ extension Session: AgentProcessDelegate {
     func agentWrote(_ output: LineSplitter.Output) {
         switch output {
         case .record(var line):
-            recordCount += 1
             let valid = line.withUnsafeReadableBytes { UTF8Validation.isValid($0) }
             if !valid {
                 // Text frames must be UTF-8: repair rather than drop (U+FFFD for bad bytes).
                 line = ByteBuffer(string: String(decoding: line.readableBytesView, as: UTF8.self))
             }
-            if line.readableBytesView.firstRange(of: Session.uiRequestMarker) != nil,
-               let s = line.withUnsafeReadableBytes({ JSONScanner.scan($0) })
-            {
-                ledger.agentWrote(type: s.type, id: s.id, method: s.method)
+            if var a = adapter {
+                let out = a.fromAgent(Array(line.readableBytesView))
+                adapter = a
+                apply(out)
+                return
             }
-            for c in clients { c.send(line) }
+            line.withUnsafeReadableBytes { publish(object: $0, summary: JSONScanner.scan($0)) }
         case .oversized(let bytes):
             logger.warning(
                 "agent record over the size limit dropped",
                 metadata: ["record.bytes": "\(bytes)", "record.limit": "\(host.configuration.maxRecordBytes)"])
-            broadcast(
-                #"{"type":"amarre.error","error":"record_too_large","bytes":\#(bytes),"limit":\#(host.configuration.maxRecordBytes)}"#)
+            publish(
+                object: #"{"type":"amarre.error","error":"record_too_large","bytes":\#(bytes),"limit":\#(host.configuration.maxRecordBytes)}"#)
         }
     }
 
-    private static let uiRequestMarker = Array("extension_ui_request".utf8)
-
-    func agentReadComplete() { flushClients() }
+    func agentReadComplete() {
+        agent?.flushStdin()
+        flushClients()
+    }
 
     func agentStdoutClosed() { perform(lifecycle.stdoutClosed()) }
 

@@ -1,4 +1,6 @@
 public import AmarreCore
+import AmarreAgents
+public import AmarreStore
 import Foundation
 public import Logging
 public import NIOCore
@@ -18,16 +20,55 @@ public final class SessionHost {
     private var stopping: [SessionID: Session] = [:]
     private var stoppingWaiters: [EventLoopPromise<Void>] = []
     let originPolicy: OriginPolicy
+    /// The durable store; nil when `AMARRE_DURABLE=0`.
+    public let store: RecordStore?
+    private var lastPosition: Int64 = 0
 
     public init(
-        configuration: AmarreConfiguration, eventLoop: any EventLoop, logger: Logger,
+        configuration: AmarreConfiguration, eventLoop: any EventLoop, logger: Logger, store: RecordStore?,
         serverEnvironment: [String: String]? = nil
     ) {
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.logger = logger
+        self.store = store
         self.serverEnvironment = serverEnvironment ?? ProcessInfo.processInfo.environment
         self.originPolicy = OriginPolicy(allowedOrigins: configuration.allowedOrigins)
+    }
+
+    func nextPosition() -> Int64 {
+        lastPosition += 1
+        return lastPosition
+    }
+
+    /// Brings back the sessions of the store: running ones are spawned again with the same id,
+    /// name, instance, cwd and env (and `restored` is recorded in their log); crashed ones stay
+    /// crashed. A session whose instance is no longer configured is kept as crashed.
+    public func restore(_ rows: [StoredSession]) {
+        eventLoop.assertInEventLoop()
+        for row in rows {
+            lastPosition = max(lastPosition, row.position)
+            let request = CreateSessionRequest(instanceId: row.instanceId, name: row.name, cwd: row.cwd, env: row.env)
+            let known = configuration.instance(row.instanceId)
+            let instance = known ?? InstanceConfig(id: row.instanceId, agent: .command)
+            let session = Session(id: row.id, instance: instance, request: request, host: self, restored: row)
+            sessions[row.id] = session
+            order.append(row.id)
+            guard row.status == .running else { continue }
+            guard known != nil else {
+                logger.error("session's instance is gone; not restored", metadata: ["session.id": "\(row.id)", "instance.id": "\(row.instanceId)"])
+                session.recordEvent("restore_failed", extra: #","detail":"unknown instance"#)
+                continue
+            }
+            do throws(AmarreError) {
+                try session.start()
+                session.recordEvent("restored")
+                logger.info("session restored", metadata: ["session.id": "\(row.id)"])
+            } catch {
+                logger.error("session could not be restored", metadata: ["session.id": "\(row.id)", "error": "\(error)"])
+                session.recordEvent("restore_failed", extra: #","detail":"# + JSONText.quote(error.description))
+            }
+        }
     }
 
     func session(_ id: SessionID) -> Session? { sessions[id] }
@@ -75,20 +116,21 @@ public final class SessionHost {
                 throw .badRequest("cwd \(cwd) is not a directory")
             }
         }
-        let plan = try makePlan(instance, body)
         var id = SessionID.random()
         while sessions[id] != nil || stopping[id] != nil { id = SessionID.random() }
-        let session = Session(id: id, instance: instance, request: body, host: self, logger: logger)
-        try session.start(plan)
+        let session = Session(id: id, instance: instance, request: body, host: self)
+        try session.start()
         sessions[id] = session
         order.append(id)
         return session.summary
     }
 
-    private func makePlan(_ instance: InstanceConfig, _ body: CreateSessionRequest) throws(AmarreError) -> SpawnPlan {
-        try SpawnPlan.make(
+    func makePlan(_ instance: InstanceConfig, _ body: CreateSessionRequest, resumeToken: String?) throws(AmarreError) -> SpawnPlan {
+        var plan = try SpawnPlan.make(
             instance: instance, request: body, configuration: configuration,
             serverEnvironment: serverEnvironment, isExecutable: { access($0, X_OK) == 0 && !SessionHost.isDirectory($0) })
+        AgentAdapters.prepare(&plan, for: instance, resumeToken: resumeToken)
+        return plan
     }
 
     private static func isDirectory(_ path: String) -> Bool {
@@ -100,31 +142,38 @@ public final class SessionHost {
         guard let session = sessions.removeValue(forKey: id) else { throw .notFound }
         order.removeAll { $0 == id }
         stopping[id] = session
-        session.stop { [self] in
-            stopping[id] = nil
-            if stopping.isEmpty {
-                for w in stoppingWaiters { w.succeed(()) }
-                stoppingWaiters.removeAll()
-            }
-        }
+        session.stop { [self] in stopped(id) }
     }
 
     private func restart(_ id: SessionID) throws(AmarreError) -> SessionSummary {
         guard let session = sessions[id] else { throw .notFound }
         guard session.status != .running else { throw AmarreError(.alreadyRunning) }
-        try session.start(try makePlan(session.instance, session.request))
+        try session.start()
         return session.summary
     }
 
-    /// Stops every session; the future completes when every agent is gone.
+    /// Host shutdown: terminates every agent but keeps the sessions in the store, so they
+    /// come back on the next start. The future completes when every agent is gone.
     public func stopAll() -> EventLoopFuture<Void> {
         eventLoop.assertInEventLoop()
-        for id in order {
-            do throws(AmarreError) { try delete(id) } catch { logger.error("stop failed", metadata: ["error": "\(error)"]) }
+        let all = order.compactMap { sessions[$0] }
+        sessions.removeAll()
+        order.removeAll()
+        for session in all {
+            stopping[session.id] = session
+            session.shutdown { [self] in stopped(session.id) }
         }
         if stopping.isEmpty { return eventLoop.makeSucceededFuture(()) }
         let promise = eventLoop.makePromise(of: Void.self)
         stoppingWaiters.append(promise)
         return promise.futureResult
+    }
+
+    private func stopped(_ id: SessionID) {
+        stopping[id] = nil
+        if stopping.isEmpty {
+            for w in stoppingWaiters { w.succeed(()) }
+            stoppingWaiters.removeAll()
+        }
     }
 }

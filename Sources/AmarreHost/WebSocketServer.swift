@@ -40,7 +40,9 @@ enum WebSocketServer {
                             var clientLogger = logger
                             clientLogger[metadataKey: "session.id"] = "\(id)"
                             try channel.pipeline.syncOperations.addHandler(
-                                ClientConnection(session: session, limits: limits, logger: clientLogger))
+                                ClientConnection(
+                                    session: session, since: sinceParameter(head.uri), limits: limits,
+                                    logger: clientLogger))
                         }
                     })
                 return channel.eventLoop.makeCompletedFuture {
@@ -50,6 +52,16 @@ enum WebSocketServer {
                 }
             }
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
+    }
+
+    /// `since=N` of the query string: replay records with `_seq > N` (N >= 0).
+    static func sinceParameter(_ uri: String) -> Int64? {
+        guard let q = uri.firstIndex(of: "?") else { return nil }
+        for pair in uri[uri.index(after: q)...].split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            if kv.count == 2, kv[0] == "since", let n = Int64(kv[1]), n >= 0 { return n }
+        }
+        return nil
     }
 
     static func decide(_ head: HTTPRequestHead, _ host: SessionHost) -> HandshakeDecision {

@@ -1,0 +1,45 @@
+public import AmarreCore
+import Foundation
+import GRDB
+
+/// Read-only access for amarre-api: history pages straight from the store, so a long
+/// transcript is never loaded whole and never passes through the host.
+public final class RecordReader: Sendable {
+    private let pool: DatabasePool
+
+    /// Largest page `events` returns.
+    public static let maxPageSize = 1000
+
+    public init(path: String) throws {
+        var config = Configuration()
+        config.readonly = true
+        config.label = "amarre.store.reader"
+        config.busyMode = .timeout(5)
+        pool = try DatabasePool(path: path, configuration: config)
+    }
+
+    /// Records of `session` with `seq > after` (ascending), or the last `limit` with
+    /// `seq < before` (still ascending), as one JSON array text.
+    public func eventsJSON(_ session: SessionID, after: Int64?, before: Int64?, limit: Int) throws -> [UInt8] {
+        let limit = max(1, min(limit, RecordReader.maxPageSize))
+        let rows: [Data] = try pool.read { db in
+            if let before {
+                let newestFirst = try Data.fetchAll(
+                    db, sql: "SELECT data FROM record WHERE session_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                    arguments: [session.rawValue, before, limit])
+                return newestFirst.reversed()
+            }
+            return try Data.fetchAll(
+                db, sql: "SELECT data FROM record WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                arguments: [session.rawValue, after ?? 0, limit])
+        }
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        out.reserveCapacity(rows.reduce(2) { $0 + $1.count + 1 })
+        for (i, row) in rows.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: row)
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+}

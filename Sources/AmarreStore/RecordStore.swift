@@ -1,0 +1,246 @@
+public import AmarreCore
+import Foundation
+import GRDB
+public import Logging
+import Synchronization
+
+/// The host's durable store: the session registry and every record, in SQLite (WAL).
+///
+/// Writes are batched: the relay hands records over without waiting, and a serial writer
+/// commits everything pending at most `commitInterval` later (sooner when a batch grows past
+/// `maxBatchBytes`). A host killed with SIGKILL loses at most the records of its last commit
+/// interval; SQLite's WAL keeps what was committed intact.
+/// Thread-safe: the pending batch is behind a mutex, everything else runs on `writerQueue`.
+public final class RecordStore: Sendable {
+    /// Records handed over but not committed yet.
+    private struct Batch {
+        var records: [(SessionID, Int64, [UInt8])] = []
+        var bytes = 0
+        var sessions: [SessionID: StoredSession] = [:]
+        var deleted: Set<SessionID> = []
+        var flushScheduled = false
+    }
+
+    /// Bytes pending before a commit is started without waiting for the interval.
+    public static let maxBatchBytes = 4 << 20
+
+    private let pool: DatabasePool
+    private let batch = Mutex(Batch())
+    private let writerQueue = DispatchQueue(label: "amarre.store.writer")
+    private let commitInterval: DispatchTimeInterval
+    private let retention: Retention
+    private let logger: Logger
+    /// Per-session count and bytes of kept records, maintained by the writer for retention.
+    private let kept = Mutex([SessionID: (count: Int, bytes: Int, first: Int64)]())
+
+    public init(path: String, retention: Retention, commitIntervalMs: Int, logger: Logger) throws {
+        var config = Configuration()
+        config.label = "amarre.store"
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: config)
+        try StoreSchema.migrator.migrate(pool)
+        self.retention = retention
+        self.commitInterval = .milliseconds(commitIntervalMs)
+        self.logger = logger
+        let counts = try pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT session_id, COUNT(*) AS n, SUM(LENGTH(data)) AS b, MIN(seq) AS f FROM record GROUP BY session_id")
+        }
+        kept.withLock { k in
+            for row in counts {
+                guard let id = SessionID(row["session_id"] as String) else { continue }
+                k[id] = (row["n"], row["b"], row["f"])
+            }
+        }
+    }
+
+    // MARK: writes (never block the caller on the disk)
+
+    /// Queues one record; it is committed within the commit interval.
+    public func append(_ session: SessionID, seq: Int64, data: [UInt8]) {
+        let flushNow = batch.withLock { b -> Bool in
+            b.records.append((session, seq, data))
+            b.bytes += data.count
+            return scheduleIfNeeded(&b)
+        }
+        if flushNow { writerQueue.async { self.commit() } }
+    }
+
+    /// Queues the registry row of a session (inserted or replaced).
+    public func save(_ session: StoredSession) {
+        let flushNow = batch.withLock { b -> Bool in
+            b.sessions[session.id] = session
+            b.deleted.remove(session.id)
+            return scheduleIfNeeded(&b)
+        }
+        if flushNow { writerQueue.async { self.commit() } }
+    }
+
+    /// Queues the deletion of a session and all its records.
+    public func delete(_ session: SessionID) {
+        let flushNow = batch.withLock { b -> Bool in
+            b.sessions[session] = nil
+            b.records.removeAll { $0.0 == session }
+            b.deleted.insert(session)
+            return scheduleIfNeeded(&b)
+        }
+        if flushNow { writerQueue.async { self.commit() } }
+    }
+
+    /// Returns true when the caller must start a commit now; otherwise arms the timer once.
+    private func scheduleIfNeeded(_ b: inout Batch) -> Bool {
+        guard !b.flushScheduled else { return false }
+        b.flushScheduled = true
+        if b.bytes >= RecordStore.maxBatchBytes { return true }
+        writerQueue.asyncAfter(deadline: .now() + commitInterval) { self.commit() }
+        return false
+    }
+
+    /// Commits everything pending now, and waits for it. For shutdown and tests.
+    public func flush() {
+        writerQueue.sync { commit() }
+    }
+
+    /// Runs on `writerQueue`.
+    private func commit() {
+        let work = batch.withLock { b -> Batch in
+            let taken = b
+            b = Batch()
+            return taken
+        }
+        guard !work.records.isEmpty || !work.sessions.isEmpty || !work.deleted.isEmpty else { return }
+        do {
+            var touched = Set<SessionID>()
+            try pool.write { db in
+                for id in work.deleted {
+                    try db.execute(sql: "DELETE FROM record WHERE session_id = ?", arguments: [id.rawValue])
+                    try db.execute(sql: "DELETE FROM session WHERE id = ?", arguments: [id.rawValue])
+                }
+                for s in work.sessions.values { try upsert(db, s) }
+                let insert = try db.cachedStatement(
+                    sql: "INSERT OR REPLACE INTO record (session_id, seq, data) VALUES (?, ?, ?)")
+                for (id, seq, data) in work.records {
+                    try insert.execute(arguments: [id.rawValue, seq, Data(data)])
+                    touched.insert(id)
+                }
+                try applyRetention(db, sessions: touched, records: work.records)
+            }
+            kept.withLock { k in for id in work.deleted { k[id] = nil } }
+        } catch {
+            logger.error("store commit failed", metadata: ["error": "\(error)", "records": "\(work.records.count)"])
+        }
+    }
+
+    private func upsert(_ db: Database, _ s: StoredSession) throws {
+        let env = try s.env.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let pending = String(decoding: try JSONEncoder().encode(s.pendingRequests), as: UTF8.self)
+        try db.execute(
+            sql: """
+                INSERT INTO session (id, name, instance_id, cwd, env, status, exit_code, signal, created_at,
+                                     spawned_at, position, resume_token, pending)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET name = excluded.name, status = excluded.status,
+                    exit_code = excluded.exit_code, signal = excluded.signal, spawned_at = excluded.spawned_at,
+                    resume_token = excluded.resume_token, pending = excluded.pending
+                """,
+            arguments: [
+                s.id.rawValue, s.name, s.instanceId, s.cwd, env, s.status.rawValue, s.exitCode, s.signal,
+                s.createdAt, s.spawnedAt, s.position, s.resumeToken, pending,
+            ])
+    }
+
+    /// Drops the oldest records of sessions over their caps.
+    private func applyRetention(_ db: Database, sessions: Set<SessionID>, records: [(SessionID, Int64, [UInt8])]) throws {
+        var added: [SessionID: (count: Int, bytes: Int, first: Int64)] = [:]
+        for (id, seq, data) in records {
+            var a = added[id] ?? (0, 0, seq)
+            a.count += 1
+            a.bytes += data.count
+            a.first = min(a.first, seq)
+            added[id] = a
+        }
+        var over: [SessionID: (count: Int, bytes: Int, first: Int64)] = [:]
+        kept.withLock { k in
+            for (id, a) in added {
+                var e = k[id] ?? (0, 0, a.first)
+                e.count += a.count
+                e.bytes += a.bytes
+                k[id] = e
+                if e.count > retention.records || e.bytes > retention.bytes { over[id] = e }
+            }
+        }
+        for (id, e) in over {
+            // Walk from the oldest record, summing sizes, until the rest fits both caps.
+            var count = e.count
+            var bytes = e.bytes
+            var cut: Int64 = e.first
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT seq, LENGTH(data) AS len FROM record WHERE session_id = ? ORDER BY seq",
+                arguments: [id.rawValue])
+            while count > retention.records || bytes > retention.bytes, let row = try rows.next() {
+                count -= 1
+                bytes -= row["len"] as Int
+                cut = (row["seq"] as Int64) + 1
+            }
+            try db.execute(sql: "DELETE FROM record WHERE session_id = ? AND seq < ?", arguments: [id.rawValue, cut])
+            try db.execute(sql: "UPDATE session SET first_seq = ? WHERE id = ?", arguments: [cut, id.rawValue])
+            kept.withLock { k in k[id] = (count, bytes, cut) }
+        }
+    }
+
+    // MARK: reads
+
+    /// Every session, in creation order, with its sequence bounds. Commits pending writes first.
+    public func loadSessions() throws -> [StoredSession] {
+        flush()
+        return try pool.read { db in try RecordStore.sessions(db) }
+    }
+
+    static func sessions(_ db: Database) throws -> [StoredSession] {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT s.*, (SELECT MAX(seq) FROM record r WHERE r.session_id = s.id) AS last_seq
+                FROM session s ORDER BY position
+                """)
+        return rows.compactMap { row -> StoredSession? in
+            guard let id = SessionID(row["id"] as String),
+                  let status = SessionStatus(rawValue: row["status"] as String)
+            else { return nil }
+            let env = (row["env"] as String?).flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
+            let pending = (try? JSONDecoder().decode([String].self, from: Data((row["pending"] as String).utf8))) ?? []
+            let first: Int64 = row["first_seq"]
+            let last: Int64 = (row["last_seq"] as Int64?) ?? (first - 1)
+            return StoredSession(
+                id: id, name: row["name"], instanceId: row["instance_id"], cwd: row["cwd"], env: env, status: status,
+                exitCode: row["exit_code"], signal: row["signal"], createdAt: row["created_at"],
+                spawnedAt: row["spawned_at"], position: row["position"], resumeToken: row["resume_token"],
+                pendingRequests: pending, lastSeq: last, firstSeq: first)
+        }
+    }
+
+    /// Reads records with `after < seq <= upTo`, at most `limit`, after committing every
+    /// record handed over so far (so a replay never misses one). Runs `completion` on the
+    /// writer queue.
+    public func replay(
+        _ session: SessionID, after: Int64, upTo: Int64, limit: Int,
+        completion: @escaping @Sendable (Result<RecordPage, any Error>) -> Void
+    ) {
+        writerQueue.async {
+            self.commit()
+            completion(Result { try self.pool.read { db in try RecordStore.page(db, session, after: after, upTo: upTo, limit: limit) } })
+        }
+    }
+
+    static func page(_ db: Database, _ session: SessionID, after: Int64, upTo: Int64, limit: Int) throws -> RecordPage {
+        let first = try Int64.fetchOne(db, sql: "SELECT first_seq FROM session WHERE id = ?", arguments: [session.rawValue]) ?? 1
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT seq, data FROM record WHERE session_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+            arguments: [session.rawValue, after, upTo, limit])
+        let records = rows.map { [UInt8]($0["data"] as Data) }
+        return RecordPage(records: records, lastSeq: rows.last.map { $0["seq"] as Int64 }, firstKeptSeq: first)
+    }
+}
