@@ -7,14 +7,19 @@ public import Logging
 public struct APIHandler: Sendable {
     public var originPolicy: OriginPolicy
     public var logger: Logger
+    /// History for `GET /sessions/<id>/events`; nil when sessions are not durable.
+    public var events: (any EventSource)?
 
-    public init(originPolicy: OriginPolicy, logger: Logger) {
+    public init(originPolicy: OriginPolicy, logger: Logger, events: (any EventSource)? = nil) {
         self.originPolicy = originPolicy
         self.logger = logger
+        self.events = events
     }
 
     public init(configuration: AmarreConfiguration, logger: Logger) {
-        self.init(originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins), logger: logger)
+        self.init(
+            originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins), logger: logger,
+            events: configuration.durable ? StoreEventSource(path: configuration.databasePath) : nil)
     }
 
     /// The answer to `request`; never fails: every error is turned into its HTTP answer here.
@@ -42,6 +47,8 @@ public struct APIHandler: Sendable {
             throw APIError(.notFound)
         case .methodNotAllowed(let allowed):
             throw .methodNotAllowed(allowed: allowed)
+        case .badQuery(let detail):
+            throw APIError(.badRequest(detail))
         case .matched(let route):
             return try perform(route, request: request, host: host)
         }
@@ -81,6 +88,23 @@ public struct APIHandler: Sendable {
             let answer = try ask(host, .restartSession(id))
             guard case .session(let summary) = answer else { throw unexpected(route, answer) }
             return try .json(status: 200, encoding: summary)
+        case .sessionEvents(let id, let query):
+            guard let events else {
+                throw APIError(AmarreError(.notFound, detail: "history is off (AMARRE_DURABLE=0)"))
+            }
+            // The host says whether the session exists; the page comes from the store.
+            let answer = try ask(host, .getSession(id))
+            guard case .session = answer else { throw unexpected(route, answer) }
+            do {
+                return HTTPResponse(
+                    status: 200, headers: [.init("Content-Type", "application/json")],
+                    body: try events.eventsJSON(id, query: query))
+            } catch let error as AmarreError {
+                throw APIError(error)
+            } catch {
+                logger.error("reading history failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
+                throw APIError(AmarreError(.internalError))
+            }
         }
     }
 

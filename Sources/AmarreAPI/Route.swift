@@ -7,9 +7,7 @@ public import AmarreCore
 /// session id is not canonical), then the method picks the route on it (405 with the
 /// resource's `Allow` list when it has none).
 ///
-/// Room to grow: `GET /sessions/<id>/events?after=N&limit=M` becomes a
-/// `Resource.sessionEvents(SessionID)` and a `case sessionEvents(SessionID, EventsQuery)`
-/// built from `query`, which `resolve` already receives and which no route reads yet.
+/// `GET /sessions/<id>/events` reads its paging parameters from `query` (`EventsQuery`).
 public enum Route: Sendable, Equatable {
     case health
     case listInstances
@@ -18,6 +16,7 @@ public enum Route: Sendable, Equatable {
     case getSession(SessionID)
     case deleteSession(SessionID)
     case restartSession(SessionID)
+    case sessionEvents(SessionID, EventsQuery)
 
     /// Resolves a request.
     ///
@@ -25,9 +24,15 @@ public enum Route: Sendable, Equatable {
     ///   - method: `REQUEST_METHOD`.
     ///   - path: `DOCUMENT_URI` (nginx has decoded and normalised it). Anything from a `?` on
     ///     is ignored, so a `REQUEST_URI` works too. One trailing slash is accepted.
-    ///   - query: `QUERY_STRING`; no route reads it yet.
+    ///   - query: `QUERY_STRING`; read by the events route.
     public static func resolve(method: HTTPMethod, path: String, query: String = "") -> RouteResolution {
         guard let resource = Resource(path: path) else { return .notFound }
+        if case .sessionEvents(let id) = resource, method == .get || method == .head {
+            switch EventsQuery.parse(query) {
+            case .success(let q): return .matched(.sessionEvents(id, q))
+            case .failure(let error): return .badQuery(error.detail)
+            }
+        }
         if let route = resource.route(for: method) { return .matched(route) }
         return .methodNotAllowed(allowed: resource.allowedMethods)
     }
@@ -40,6 +45,8 @@ public enum RouteResolution: Sendable, Equatable {
     case notFound
     /// The path names a resource that does not take this method; `allowed` is the `Allow` list.
     case methodNotAllowed(allowed: [HTTPMethod])
+    /// A query parameter has a wrong value.
+    case badQuery(String)
 }
 
 /// A path pattern, before the method is looked at.
@@ -49,6 +56,7 @@ enum Resource: Equatable {
     case sessions
     case session(SessionID)
     case sessionRestart(SessionID)
+    case sessionEvents(SessionID)
 
     init?(path: String) {
         var path = Substring(path)
@@ -67,6 +75,9 @@ enum Resource: Equatable {
         case 3 where segments[0] == "sessions" && segments[2] == "restart":
             guard let id = SessionID(segments[1]) else { return nil }
             self = .sessionRestart(id)
+        case 3 where segments[0] == "sessions" && segments[2] == "events":
+            guard let id = SessionID(segments[1]) else { return nil }
+            self = .sessionEvents(id)
         default: return nil
         }
     }
@@ -79,6 +90,8 @@ enum Resource: Equatable {
         case .sessions: [(.get, .listSessions), (.post, .createSession)]
         case .session(let id): [(.get, .getSession(id)), (.delete, .deleteSession(id))]
         case .sessionRestart(let id): [(.post, .restartSession(id))]
+        // Resolved with its query in `Route.resolve`; listed here for `Allow`.
+        case .sessionEvents(let id): [(.get, .sessionEvents(id, EventsQuery()))]
         }
     }
 
