@@ -34,8 +34,8 @@ public struct CreateSessionRequest: Sendable, Codable, Equatable {
         request.instanceId = try string("instanceId")
         request.name = try string("name")
         request.cwd = try string("cwd")
-        if let cwd = request.cwd, !cwd.hasPrefix("/") {
-            throw .badRequest("\"cwd\" must be an absolute path")
+        if let cwd = request.cwd, !cwd.hasPrefix("/") || cwd.utf8.contains(0) {
+            throw .badRequest("\"cwd\" must be an absolute path without NUL bytes")
         }
         if let env = dict["env"], !(env is NSNull) {
             guard let e = env as? [String: Any] else { throw .badRequest("\"env\" must be an object of strings") }

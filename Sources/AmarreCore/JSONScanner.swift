@@ -181,7 +181,9 @@ public struct JSONScanner {
                 case .method: summary.method = text
                 case .other: break
                 }
-            } else if member == .id, let range = number() {
+            } else if member == .id, base[pos] == UInt8(ascii: "-") || isDigit(base[pos]) {
+                // A value that starts like a number must be one.
+                guard let range = number() else { return false }
                 summary.id = String(decoding: UnsafeRawBufferPointer(rebasing: base[range]), as: UTF8.self)
             } else {
                 guard value(depth: depth + 1, summary: &summary) else { return false }

@@ -127,6 +127,16 @@ final class Session {
         for client in clients { client.close(code: .normalClosure) }
         clients.removeAll()
         store?.delete(id)
+        finishWhenStopped(done)
+    }
+
+    /// Stops the agent if there is one; `done` runs once it is gone.
+    private func finishWhenStopped(_ done: @escaping () -> Void) {
+        guard agent != nil else {
+            // Crashed (or restored as crashed): no process to wait for.
+            done()
+            return
+        }
         onStopped = done
         perform(lifecycle.stopRequested())
     }
@@ -137,9 +147,8 @@ final class Session {
         restartTimer = nil
         for client in clients { client.close(code: .goingAway) }
         clients.removeAll()
-        onStopped = done
         if lifecycle.isRunning { store?.save(stored) }
-        perform(lifecycle.stopRequested())
+        finishWhenStopped(done)
     }
 
     /// Writes `event` to the log, sequenced like any record (no client is attached yet when

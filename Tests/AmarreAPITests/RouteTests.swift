@@ -29,11 +29,31 @@ struct RouteTests {
         #expect(Route.resolve(method: .head, path: "/sessions/\(id)/restart") == .methodNotAllowed(allowed: [.post]))
     }
 
+    @Test("the events route reads its paging from the query")
+    func eventsRoute() {
+        #expect(
+            Route.resolve(method: .get, path: "/sessions/\(id)/events", query: "")
+                == .matched(.sessionEvents(sessionID, EventsQuery())))
+        #expect(
+            Route.resolve(method: .get, path: "/sessions/\(id)/events", query: "after=5&limit=20&x=1")
+                == .matched(.sessionEvents(sessionID, EventsQuery(after: 5, limit: 20))))
+        #expect(
+            Route.resolve(method: .get, path: "/sessions/\(id)/events", query: "before=9")
+                == .matched(.sessionEvents(sessionID, EventsQuery(before: 9))))
+        for bad in ["after=-1", "limit=0", "limit=x", "after=1&before=2", "before="] {
+            guard case .badQuery = Route.resolve(method: .get, path: "/sessions/\(id)/events", query: bad) else {
+                Issue.record("\(bad) was accepted")
+                continue
+            }
+        }
+        #expect(Route.resolve(method: .post, path: "/sessions/\(id)/events") == .methodNotAllowed(allowed: [.get, .head]))
+    }
+
     @Test(
         "unknown paths are not found",
         arguments: [
             "/", "", "healthz", "/healthz/x", "/session", "/Sessions", "/sessions/\(id)/restart/x",
-            "/sessions/\(id)/events", "/sessions//", "//sessions", "/sessions//restart", "/instances/x",
+            "/sessions/\(id)/event", "/sessions//", "//sessions", "/sessions//restart", "/instances/x",
         ])
     func unknownPath(path: String) {
         #expect(Route.resolve(method: .get, path: path) == .notFound)

@@ -1,0 +1,191 @@
+import AmarreCore
+import AmarreHost
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// A `SessionHost` on its own one-thread event loop, with a scratch directory for the agents.
+struct HostHarness: Sendable {
+    let group: MultiThreadedEventLoopGroup
+    let loop: any EventLoop
+    let host: NIOLoopBound<SessionHost>
+    /// A fresh directory, removed at the end; agents see it as `$T`.
+    let dir: String
+
+    static let serverEnvironment = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
+
+    /// Runs `body` with a fresh host, then stops every agent and removes the directory.
+    static func with<R: Sendable>(
+        instances: (String) -> [InstanceConfig],
+        maxSessions: Int = 8,
+        killGraceMs: Int = 5000,
+        serverEnvironment: [String: String] = HostHarness.serverEnvironment,
+        configure: (inout AmarreConfiguration) -> Void = { _ in },
+        _ body: (HostHarness) async throws -> R
+    ) async throws -> R {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("amarre-host-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var configuration = AmarreConfiguration(stateDir: dir + "/state", instances: instances(dir))
+        configuration.maxSessions = maxSessions
+        configuration.killGraceMs = killGraceMs
+        configure(&configuration)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let logger = Logger(label: "amarre.test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let config = configuration
+        let host = try await loop.submit {
+            NIOLoopBound(
+                SessionHost(
+                    configuration: config, eventLoop: loop, logger: logger, store: nil,
+                    serverEnvironment: serverEnvironment),
+                eventLoop: loop)
+        }.get()
+        let harness = HostHarness(group: group, loop: loop, host: host, dir: dir)
+        let result: Result<R, any Error>
+        do {
+            result = .success(try await body(harness))
+        } catch {
+            result = .failure(error)
+        }
+        do {
+            try await harness.stopAll(within: .seconds(5))
+        } catch {
+            Issue.record("host did not stop: \(error)")
+            // The host still holds stopAll's unfulfilled promise; freeing it would trip NIO's
+            // leaked-promise check and crash the whole test run, so it is kept alive.
+            Quarantine.shared.keep(host)
+        }
+        try await group.shutdownGracefully()
+        try? FileManager.default.removeItem(atPath: dir)  // best effort: a leftover temp dir is harmless
+        return try result.get()
+    }
+
+    func handle(_ request: ControlRequest) async throws -> ControlResponse {
+        let host = self.host
+        return try await loop.submit { host.value.handle(request) }.get()
+    }
+
+    /// Creates a session and returns its summary; records an issue when creation fails.
+    func create(_ request: CreateSessionRequest = CreateSessionRequest()) async throws -> SessionSummary {
+        let response = try await handle(.createSession(request))
+        guard case .session(let summary) = response else {
+            Issue.record("create failed: \(response)")
+            throw TimedOut(what: "a session")
+        }
+        return summary
+    }
+
+    func summary(_ id: SessionID) async throws -> SessionSummary? {
+        if case .session(let s) = try await handle(.getSession(id)) { return s }
+        return nil
+    }
+
+    func listedIDs() async throws -> [SessionID] {
+        guard case .sessions(let list) = try await handle(.listSessions) else { return [] }
+        return list.map(\.id)
+    }
+
+    /// `stopAll()`, waiting at most `within` for its future.
+    func stopAll(within: TimeAmount) async throws {
+        let host = self.host
+        let loop = self.loop
+        let promise = loop.makePromise(of: Void.self)
+        try await loop.submit {
+            let timeout = loop.scheduleTask(in: within) { promise.fail(TimedOut(what: "stopAll")) }
+            host.value.stopAll().whenComplete { result in
+                timeout.cancel()
+                promise.completeWith(result)
+            }
+        }.get()
+        try await promise.futureResult.get()
+    }
+
+    /// Polls the session until `condition` holds on its summary, for at most `timeout`.
+    @discardableResult
+    func waitFor(
+        _ id: SessionID, _ what: String, timeout: Duration = .seconds(10),
+        _ condition: (SessionSummary) -> Bool
+    ) async throws -> SessionSummary {
+        try await poll(what, timeout: timeout) {
+            guard let s = try await summary(id), condition(s) else { return nil }
+            return s
+        }
+    }
+}
+
+/// Polls `probe` (an observable state, not a timer) until it gives a value, for at most `timeout`.
+func poll<T>(_ what: String, timeout: Duration = .seconds(10), _ probe: () async throws -> T?) async throws -> T {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        if let value = try await probe() { return value }
+        guard ContinuousClock.now < deadline else {
+            Issue.record("timed out waiting for \(what)")
+            throw TimedOut(what: what)
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
+
+/// The contents of a file an agent wrote, once it ends with a newline.
+func completeLine(_ path: String) -> String? {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8), text.hasSuffix("\n") else { return nil }
+    return text
+}
+
+/// The pid an agent wrote to `path` (`echo $$ > path`), once written.
+func waitForPid(_ path: String) async throws -> pid_t {
+    try await poll("pid file \(path)") {
+        guard let text = completeLine(path) else { return nil }
+        return pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+/// The process no longer exists (reaped, or a zombie that only init can still reap).
+func isGone(_ pid: pid_t) -> Bool {
+    if kill(pid, 0) != 0 { return errno == ESRCH }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return true }
+    return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+}
+
+/// The process was reaped: not even a zombie is left.
+func isReaped(_ pid: pid_t) -> Bool {
+    kill(pid, 0) != 0 && errno == ESRCH
+}
+
+extension ControlResponse {
+    var failure: AmarreError? {
+        if case .failure(let error) = self { return error }
+        return nil
+    }
+}
+
+/// An instance that runs `script` with `/bin/sh -c`.
+func shell(_ id: String, _ script: String, env: [String: String] = [:]) -> InstanceConfig {
+    InstanceConfig(id: id, agent: .command, env: env, command: ["/bin/sh", "-c", script])
+}
+
+/// Hosts that failed to stop, kept alive until the test process ends (see `HostHarness.with`).
+final class Quarantine: @unchecked Sendable {  // `kept` is only touched under `lock`
+    static let shared = Quarantine()
+    private let lock = NSLock()
+    private var kept: [any Sendable] = []
+
+    func keep(_ value: any Sendable) {
+        lock.lock()
+        defer { lock.unlock() }
+        kept.append(value)
+    }
+}
