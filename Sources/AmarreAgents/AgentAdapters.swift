@@ -1,19 +1,70 @@
 public import AmarreCore
+import Foundation
 
 /// Chooses the adapter and the extra spawn arguments of each agent kind.
 public enum AgentAdapters {
-    /// The adapter that translates an instance's agent, or nil when its records pass through
-    /// untouched (pi, demo, command; claude-code in raw mode).
+    /// The adapter for an instance's agent, or nil when its records pass through untouched
+    /// (demo, command; claude-code in raw mode).
+    ///
+    /// pi gets a `PiAdapter` (pass-through that learns the session file to resume);
+    /// claude-code a `ClaudeCodeAdapter` (translation to and from pi's shapes). Each call makes
+    /// a fresh adapter with fresh random request ids: call it once per spawned process.
     public static func adapter(for instance: InstanceConfig) -> (any AgentAdapter)? {
-        nil
+        switch instance.agent {
+        case .pi:
+            return PiAdapter(idPrefix: "amarre-" + randomTag())
+        case .claudeCode where instance.raw != true:
+            return ClaudeCodeAdapter(
+                idPrefix: "amarre-" + randomTag(), model: instance.model,
+                clock: { Int64((Date().timeIntervalSince1970 * 1000).rounded()) })
+        default:
+            return nil
+        }
     }
 
-    /// Adds what an agent kind needs beyond `SpawnPlan.make`: resume arguments after a restart.
+    /// Adds what an agent kind needs beyond `SpawnPlan.make`: pi's permission gate extension
+    /// (`-e <gate>`) and `AMARRE_ALLOW_TOOLS` from the instance's `allowTools`, and the resume
+    /// arguments after a restart (`resumeArguments(agent:token:)`).
+    ///
+    /// pi must never run without its gate: when the gate file cannot be found the plan is
+    /// made to fail at spawn (its executable names the missing gate), never to run ungated.
     public static func prepare(_ plan: inout SpawnPlan, for instance: InstanceConfig, resumeToken: String?) {
-        guard let resumeToken else { return }
-        switch instance.agent {
-        case .claudeCode: plan.arguments += ["--resume", resumeToken]
-        default: break
+        let gate = instance.agent == .pi ? PiAgent.gatePath(environment: plan.environment) : nil
+        prepare(&plan, for: instance, resumeToken: resumeToken, gate: gate)
+    }
+
+    /// `prepare` with the gate's path given (nil: not found).
+    static func prepare(_ plan: inout SpawnPlan, for instance: InstanceConfig, resumeToken: String?, gate: String?) {
+        if let resumeToken {
+            plan.arguments += resumeArguments(agent: instance.agent, token: resumeToken)
         }
+        guard instance.agent == .pi else { return }
+        guard let gate else {
+            plan.executable = missingGateExecutable
+            return
+        }
+        plan.arguments += PiAgent.extensionArguments(gatePath: gate)
+        plan.environment.merge(PiAgent.environment(allowTools: instance.allowTools)) { _, new in new }
+    }
+
+    /// What a pi plan runs when the gate is missing: nothing, so the spawn fails and says why.
+    static let missingGateExecutable = "/nonexistent/amarre-permission-gate.ts-not-found"
+
+    /// The arguments that make an agent continue a recorded conversation: claude
+    /// `--resume <session_id>`, pi `--session <session file>`; none for other kinds or an
+    /// empty token.
+    public static func resumeArguments(agent: AgentKind, token: String) -> [String] {
+        guard !token.isEmpty else { return [] }
+        switch agent {
+        case .claudeCode: return ["--resume", token]
+        case .pi: return ["--session", token]
+        default: return []
+        }
+    }
+
+    /// Eight random hex digits.
+    private static func randomTag() -> String {
+        let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        return String(repeating: "0", count: 8 - tag.count) + tag
     }
 }

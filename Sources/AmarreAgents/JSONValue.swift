@@ -1,0 +1,100 @@
+/// A JSON value as the adapters read and write it.
+///
+/// Objects keep their members in the order they were read or written, and numbers keep their
+/// exact text, so a value that is only passed along (a tool's input sent back to claude as
+/// `updatedInput`, a tool call's arguments shown to clients) comes out as it went in.
+///
+/// Literals build values directly: `let record: JSONValue = ["type": "agent_start"]`. There is
+/// deliberately no `nil` literal (it would turn `cond ? value : nil` into `.null`): write `.null`.
+enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    /// The number's JSON text, e.g. `12`, `-0.5`, `1e3`.
+    case number(String)
+    case string(String)
+    case array([JSONValue])
+    /// Members in order.
+    case object([Member])
+
+    struct Member: Sendable, Equatable {
+        var key: String
+        var value: JSONValue
+    }
+}
+
+extension JSONValue {
+    /// The member named `key`, when this is an object that has one.
+    subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first(where: { $0.key == key })?.value
+    }
+
+    var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    var intValue: Int? {
+        guard case .number(let text) = self else { return nil }
+        if let i = Int(text) { return i }
+        if let d = Double(text), d.isFinite, d == d.rounded(), abs(d) < 9.0e15 { return Int(d) }
+        return nil
+    }
+
+    var doubleValue: Double? {
+        if case .number(let text) = self { return Double(text) }
+        return nil
+    }
+
+    var arrayValue: [JSONValue]? {
+        if case .array(let elements) = self { return elements }
+        return nil
+    }
+
+    var isObject: Bool {
+        if case .object = self { return true }
+        return false
+    }
+
+    var isNull: Bool { self == .null }
+
+    static func int(_ value: Int) -> JSONValue { .number(String(value)) }
+
+    /// A finite double as the shortest text that reads back to it; JSON has no NaN or infinity.
+    static func double(_ value: Double) -> JSONValue { value.isFinite ? .number("\(value)") : .null }
+
+    /// An object built from `members` in order, skipping the ones whose value is `nil`.
+    static func object(dropping members: KeyValuePairs<String, JSONValue?>) -> JSONValue {
+        .object(members.compactMap { member in member.value.map { Member(key: member.key, value: $0) } })
+    }
+
+    /// This object with `value` set under `key`: replaced in place if present, appended otherwise.
+    func setting(_ key: String, to value: JSONValue) -> JSONValue {
+        guard case .object(var members) = self else { return self }
+        if let index = members.firstIndex(where: { $0.key == key }) {
+            members[index].value = value
+        } else {
+            members.append(Member(key: key, value: value))
+        }
+        return .object(members)
+    }
+}
+
+extension JSONValue: ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByStringLiteral, ExpressibleByStringInterpolation, ExpressibleByArrayLiteral,
+    ExpressibleByDictionaryLiteral
+{
+    init(booleanLiteral value: Bool) { self = .bool(value) }
+    init(integerLiteral value: Int) { self = .number(String(value)) }
+    init(stringLiteral value: String) { self = .string(value) }
+    init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// Keeps the literal's order.
+    init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(elements.map { Member(key: $0.0, value: $0.1) })
+    }
+}
