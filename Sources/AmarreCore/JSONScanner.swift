@@ -16,6 +16,8 @@ public struct JSONScanner {
         public var method: String?
         /// Whitespace outside strings contains a newline or carriage return (pretty-printed JSON).
         public var hasStructuralNewlines: Bool = false
+        /// The object has a top-level member whose name starts with `_` (reserved for the server).
+        public var hasReservedMembers: Bool = false
     }
 
     /// Deepest nesting accepted; deeper input is rejected rather than risking the stack.
@@ -162,7 +164,9 @@ public struct JSONScanner {
                 case "type": member = .type
                 case "id": member = .id
                 case "method": member = .method
-                default: member = .other
+                default:
+                    member = .other
+                    if key.utf8.first == UInt8(ascii: "_") { summary.hasReservedMembers = true }
                 }
             } else {
                 guard string(capture: nil) else { return false }

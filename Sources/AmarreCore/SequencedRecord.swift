@@ -1,3 +1,5 @@
+import Foundation
+
 /// Puts the server's `_seq` into a record: `{"_seq":N,` followed by the object's members,
 /// byte for byte. Records that are not JSON objects are wrapped as
 /// `{"type":"amarre.raw","_seq":N,"line":"<text>"}` so every frame stays a JSON object.
@@ -20,6 +22,19 @@ public enum SequencedRecord {
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: object[(i + 1)...]))
         }
         return out
+    }
+
+    /// An agent's object with its top-level `_` members removed (they are the server's), then
+    /// sequenced. Rare, so it may re-encode: such a record is not passed byte for byte.
+    public static func injectDroppingReserved(seq: Int64, into object: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard let parsed = try? JSONSerialization.jsonObject(with: Data(object), options: [.fragmentsAllowed]),
+              var dict = parsed as? [String: Any]
+        else { return nil }
+        for key in dict.keys where key.hasPrefix("_") { dict[key] = nil }
+        guard let data = try? JSONSerialization.data(withJSONObject: dict, options: [.withoutEscapingSlashes]) else {
+            return nil
+        }
+        return data.withUnsafeBytes { inject(seq: seq, into: $0) }
     }
 
     public static func wrapRaw(seq: Int64, line: String) -> [UInt8] {

@@ -15,6 +15,9 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     /// How long a closing connection waits for its close frame to be written.
     static let closeTimeout = TimeAmount.seconds(2)
+    /// How long a client dropped as too slow has to read what was already sent and the 1013
+    /// close frame before its connection is cut.
+    static let slowCloseTimeout = TimeAmount.seconds(60)
 
     private let session: Session
     private let limits: Limits
@@ -180,7 +183,9 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         held = nil
         heldBytes = 0
         onQueueLow = nil
-        sendClose(.init(codeNumber: 1013), reason: "client too slow")
+        // It no longer counts as a viewer; it gets no more records, then 1013.
+        session.detach(self)
+        sendClose(.init(codeNumber: 1013), reason: "client too slow", timeout: ClientConnection.slowCloseTimeout)
     }
 
     func send(_ text: String) {
@@ -225,7 +230,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         flush()
     }
 
-    private func sendClose(_ code: WebSocketErrorCode, reason: String) {
+    private func sendClose(_ code: WebSocketErrorCode, reason: String, timeout: TimeAmount = ClientConnection.closeTimeout) {
         guard !closing, let context else { return }
         closing = true
         var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
@@ -233,11 +238,11 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         data.writeString(reason)
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
         let channel = context.channel
-        let timeout = context.eventLoop.scheduleTask(in: ClientConnection.closeTimeout) {
+        let deadline = context.eventLoop.scheduleTask(in: timeout) {
             channel.close(promise: nil)
         }
         context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
-            timeout.cancel()
+            deadline.cancel()
             channel.close(promise: nil)
         }
     }

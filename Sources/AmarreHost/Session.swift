@@ -240,40 +240,50 @@ final class Session {
 
     // MARK: records
 
-    /// Sequences, stores and fans out one JSON object record.
-    private func publish(object bytes: UnsafeRawBufferPointer, summary: JSONScanner.Summary?) {
+    /// Sequences, stores and fans out one record. Agent records that are not JSON objects,
+    /// or that claim a server type (`amarre.*`), are wrapped as `amarre.raw`; an agent's own
+    /// top-level `_` members are dropped (they are reserved for the server).
+    private func publish(object bytes: UnsafeRawBufferPointer, summary: JSONScanner.Summary?, fromAgent: Bool) {
         lastSeq += 1
         let seq = lastSeq
-        let framed: [UInt8]
-        if let summary, summary.isObject {
-            framed = SequencedRecord.inject(seq: seq, into: bytes)
-            if summary.type == "extension_ui_request", ledger.agentWrote(type: summary.type, id: summary.id, method: summary.method) {
+        var framed: [UInt8]?
+        if let summary, summary.isObject,
+           !(fromAgent && summary.type?.hasPrefix("amarre.") == true)
+        {
+            framed =
+                fromAgent && summary.hasReservedMembers
+                ? SequencedRecord.injectDroppingReserved(seq: seq, into: bytes)
+                : SequencedRecord.inject(seq: seq, into: bytes)
+            if summary.type == "extension_ui_request",
+               ledger.agentWrote(type: summary.type, id: summary.id, method: summary.method)
+            {
                 persist()
             }
-        } else {
-            framed = SequencedRecord.wrapRaw(seq: seq, line: String(decoding: bytes, as: UTF8.self))
         }
-        store?.append(id, seq: seq, data: framed)
+        let record = framed ?? SequencedRecord.wrapRaw(seq: seq, line: String(decoding: bytes, as: UTF8.self))
+        store?.append(id, seq: seq, data: record)
         guard !clients.isEmpty else { return }
-        let buffer = ByteBuffer(bytes: framed)
+        let buffer = ByteBuffer(bytes: record)
         for c in clients { c.send(buffer) }
     }
 
+    /// Publishes a server record.
     private func publish(object text: String) {
         var text = text
         text.withUTF8 { utf8 in
             let raw = UnsafeRawBufferPointer(utf8)
-            publish(object: raw, summary: JSONScanner.scan(raw))
+            publish(object: raw, summary: JSONScanner.scan(raw), fromAgent: false)
         }
     }
 
-    private func publish(_ record: [UInt8]) {
-        record.withUnsafeBytes { publish(object: $0, summary: JSONScanner.scan($0)) }
+    /// Publishes a record the agent (or its adapter) wrote.
+    private func publishFromAgent(_ record: [UInt8]) {
+        record.withUnsafeBytes { publish(object: $0, summary: JSONScanner.scan($0), fromAgent: true) }
     }
 
     /// Performs what the adapter asked for.
     private func apply(_ out: AdapterOutput) {
-        for record in out.toClients { publish(record) }
+        for record in out.toClients { publishFromAgent(record) }
         if let agent {
             for line in out.toAgent {
                 var buffer = ByteBuffer(bytes: line)
@@ -452,7 +462,7 @@ extension Session: AgentProcessDelegate {
                 apply(out)
                 return
             }
-            line.withUnsafeReadableBytes { publish(object: $0, summary: JSONScanner.scan($0)) }
+            line.withUnsafeReadableBytes { publish(object: $0, summary: JSONScanner.scan($0), fromAgent: true) }
         case .oversized(let bytes):
             logger.warning(
                 "agent record over the size limit dropped",
