@@ -39,6 +39,15 @@ public struct PermissionLedger: Sendable {
         return .forward
     }
 
+    /// The run ended (`agent_end`): its open questions can no longer be answered. Returns
+    /// their ids; a late answer to one gets `alreadyAnswered`.
+    public mutating func withdrawAll() -> [String] {
+        let ids = pending
+        pending.removeAll()
+        for id in ids { remember(id) }
+        return ids
+    }
+
     /// The agent went away: its questions can no longer be answered.
     public mutating func reset() {
         pending.removeAll()

@@ -262,9 +262,17 @@ final class Session {
         }
         let record = framed ?? SequencedRecord.wrapRaw(seq: seq, line: String(decoding: bytes, as: UTF8.self))
         store?.append(id, seq: seq, data: record)
-        guard !clients.isEmpty else { return }
-        let buffer = ByteBuffer(bytes: record)
-        for c in clients { c.send(buffer) }
+        if !clients.isEmpty {
+            let buffer = ByteBuffer(bytes: record)
+            for c in clients { c.send(buffer) }
+        }
+        if fromAgent, framed != nil, summary?.type == "agent_end", !ledger.pending.isEmpty {
+            // A question cannot outlive its run (an abort, or claude's control_cancel_request).
+            for withdrawn in ledger.withdrawAll() {
+                publish(object: #"{"type":"amarre.request_withdrawn","id":"# + JSONText.quote(withdrawn) + "}")
+            }
+            persist()
+        }
     }
 
     /// Publishes a server record.
