@@ -100,4 +100,16 @@ struct PermissionLedgerTests {
         #expect(ledger.clientAnswered(id: "\(total - limit - 1)") == .forward)
         #expect(ledger.clientAnswered(id: "0") == .forward)
     }
+
+    @Test("questions open when the run ends are withdrawn, and a late answer is refused")
+    func withdrawAll() {
+        var ledger = PermissionLedger()
+        ledger.agentWrote(type: "extension_ui_request", id: "q1", method: "confirm")
+        ledger.agentWrote(type: "extension_ui_request", id: "q2", method: "select")
+        #expect(ledger.clientAnswered(id: "q1") == .forward)
+        #expect(ledger.withdrawAll() == ["q2"])
+        #expect(ledger.pending.isEmpty)
+        #expect(ledger.clientAnswered(id: "q2") == .alreadyAnswered)
+        #expect(ledger.withdrawAll().isEmpty)
+    }
 }
