@@ -331,16 +331,31 @@ class Stack:
         (self.log_dir / "render-nginx.log").write_text(render.stdout + render.stderr)
         if render.returncode != 0:
             raise RuntimeError(f"render-nginx failed ({render.returncode}): {render.stderr}")
-        conf = render.stdout.strip().splitlines()[-1]
+        self._start_processes(env)
+        return self
+
+    def _start_processes(self, env: dict[str, str]) -> None:
         self._spawn("host", [str(BIN_DIR / "amarre-host")], env)
         self._spawn("api", [str(BIN_DIR / "amarre-api")], env)
-        self._spawn("nginx", ["nginx", "-p", f"{self.dir}/nginx/", "-c", conf,
+        self._spawn("nginx", ["nginx", "-p", f"{self.dir}/nginx/", "-c", f"{self.dir}/nginx/nginx.conf",
                               "-e", f"{self.log_dir}/nginx-error.log"], env)
         try:
             wait_for(self._ready, timeout=30, what=f"{self.label}: GET /healthz == 200")
         except AssertionError as e:
             raise RuntimeError(f"{e}\n{self.log_tail()}") from None
-        return self
+
+    def restart(self) -> None:
+        """Stops every process and starts them again on the same state directory and port."""
+        problems = self.stop()
+        assert not problems, problems
+        self.stopped = False
+        self.procs = {}
+        self._start_processes(self.env)
+
+    def restart_host(self) -> None:
+        """Starts amarre-host again (after `kill_host`) on the same state directory."""
+        self._spawn("host", [str(BIN_DIR / "amarre-host")], self.env)
+        wait_for(self._ready, timeout=30, what=f"{self.label}: host back, GET /healthz == 200")
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         log = open(self.log_dir / f"{name}.log", "ab")

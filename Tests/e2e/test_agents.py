@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import BIN_DIR, DEFAULT_TIMEOUT, REPO, Stack, stack_fixture, wait_for
+from conftest import DEFAULT_TIMEOUT, REPO, Stack, stack_fixture, wait_for
 
 FAKES = REPO / "Tests" / "fakes"
 GATE_FILE = "amarre-permission-gate.ts"
@@ -633,25 +633,9 @@ def test_pi_select_question_of_the_gate_and_session_env_over_instance_env(sessio
 
 # -- resume after a restart of the whole stack ---------------------------------------------
 
-class RestartableStack(Stack):
-    """A stack that can be stopped and started again on the same state directory and port."""
-
-    def restart(self) -> None:
-        problems = self.stop()
-        assert not problems, problems
-        self.stopped = False
-        self.procs = {}
-        env = self.env
-        self._spawn("host", [str(BIN_DIR / "amarre-host")], env)
-        self._spawn("api", [str(BIN_DIR / "amarre-api")], env)
-        self._spawn("nginx", ["nginx", "-p", f"{self.dir}/nginx/", "-c", f"{self.dir}/nginx/nginx.conf",
-                              "-e", f"{self.log_dir}/nginx-error.log"], env)
-        wait_for(self._ready, timeout=30, what="stack back: GET /healthz == 200")
-
-
 @pytest.fixture
 def restartable(request):
-    stack = RestartableStack(env=ENV, instances=INSTANCES, label=f"{request.node.name}")
+    stack = Stack(env=ENV, instances=INSTANCES, label=f"{request.node.name}")
     stack.start()
     yield stack
     problems = stack.stop()  # conftest saves the logs of a failed test's stacks

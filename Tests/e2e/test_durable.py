@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import (BIN_DIR, DEFAULT_TIMEOUT, Stack, agent, command_instance, is_alive,
+from conftest import (DEFAULT_TIMEOUT, Stack, agent, command_instance, is_alive,
                       wait_for)
 
 INSTANCES = [
@@ -20,35 +20,12 @@ INSTANCES = [
 ]
 
 
-class DurableStack(Stack):
-    """A stack that can be stopped and started again on the same state directory and port."""
-
-    def restart(self) -> None:
-        problems = self.stop()
-        assert not problems, problems
-        self.stopped = False
-        self.procs = {}
-        self._start_processes()
-
-    def restart_host(self) -> None:
-        self._spawn("host", [str(BIN_DIR / "amarre-host")], self.env)
-        wait_for(self._ready, timeout=30, what="host back: GET /healthz == 200")
-
-    def _start_processes(self) -> None:
-        env = self.env
-        self._spawn("host", [str(BIN_DIR / "amarre-host")], env)
-        self._spawn("api", [str(BIN_DIR / "amarre-api")], env)
-        self._spawn("nginx", ["nginx", "-p", f"{self.dir}/nginx/", "-c", f"{self.dir}/nginx/nginx.conf",
-                              "-e", f"{self.log_dir}/nginx-error.log"], env)
-        wait_for(self._ready, timeout=30, what="stack back: GET /healthz == 200")
-
-
 @pytest.fixture
 def durable(request):
-    made: list[DurableStack] = []
+    made: list[Stack] = []
 
-    def make(env: dict[str, str] | None = None, instances: list[dict] | None = None) -> DurableStack:
-        s = DurableStack(env={"AMARRE_MAX_SESSIONS": "50", "AMARRE_DEMO_SPEED": "20", **(env or {})},
+    def make(env: dict[str, str] | None = None, instances: list[dict] | None = None) -> Stack:
+        s = Stack(env={"AMARRE_MAX_SESSIONS": "50", "AMARRE_DEMO_SPEED": "20", **(env or {})},
                          instances=instances or INSTANCES, label=f"{request.node.name}#{len(made)}")
         made.append(s)
         return s.start()
