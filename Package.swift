@@ -80,7 +80,7 @@ let package = Package(
             ],
             swiftSettings: strict),
 
-        .executableTarget(name: "amarre-demo-agent", swiftSettings: strict),
+        .executableTarget(name: "amarre-demo-agent", dependencies: ["AmarreAgents"], swiftSettings: strict),
 
         .testTarget(name: "AmarreCoreTests", dependencies: ["AmarreCore"], swiftSettings: strict),
         .testTarget(name: "AmarreStoreTests", dependencies: ["AmarreStore", "AmarreCore"], swiftSettings: strict),

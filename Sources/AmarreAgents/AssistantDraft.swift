@@ -119,24 +119,14 @@ struct AssistantDraft: Sendable {
             case .toolCall: return Self.toolCall(block)
             }
         }
-        return .object(dropping: [
-            "role": "assistant",
-            "content": .array(content),
-            "api": "anthropic-messages",
-            "provider": "anthropic",
-            "model": .string(model ?? "claude"),
-            "usage": PiRecord.usage(claude: usage, totalCost: totalCost),
-            "stopReason": .string(stopReason),
-            "errorMessage": errorMessage.map(JSONValue.string),
-            "timestamp": timestamp.map { .int(Int($0)) },
-        ])
+        return PiRecord.assistantMessage(
+            content: content, api: "anthropic-messages", provider: "anthropic", model: model ?? "claude",
+            usage: PiRecord.usage(claude: usage, totalCost: totalCost), stopReason: stopReason,
+            errorMessage: errorMessage, timestamp: timestamp)
     }
 
     private static func toolCall(_ block: Block) -> JSONValue {
-        [
-            "type": "toolCall", "id": .string(block.toolID), "name": .string(block.toolName),
-            "arguments": block.arguments ?? [:],
-        ]
+        PiRecord.toolCall(id: block.toolID, name: block.toolName, arguments: block.arguments ?? [:])
     }
 }
 

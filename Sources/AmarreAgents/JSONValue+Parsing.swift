@@ -5,7 +5,7 @@ extension JSONValue {
     static let maxParseDepth = 256
 
     /// Parses exactly one JSON value surrounded by optional whitespace; nil when it is not JSON.
-    static func parse(_ bytes: [UInt8]) -> JSONValue? {
+    public static func parse(_ bytes: [UInt8]) -> JSONValue? {
         bytes.withUnsafeBufferPointer { buffer in
             var parser = JSONParser(buffer)
             parser.skipWhitespace()

@@ -2,14 +2,14 @@
 
 extension JSONValue {
     /// The compact JSON text of this value, UTF-8 encoded, without a trailing newline.
-    var jsonBytes: [UInt8] {
+    public var jsonBytes: [UInt8] {
         var out = [UInt8]()
         write(into: &out)
         return out
     }
 
     /// The compact JSON text of this value.
-    var jsonText: String { String(decoding: jsonBytes, as: UTF8.self) }
+    public var jsonText: String { String(decoding: jsonBytes, as: UTF8.self) }
 
     func write(into out: inout [UInt8]) {
         switch self {

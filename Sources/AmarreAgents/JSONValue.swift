@@ -1,4 +1,4 @@
-/// A JSON value as the adapters read and write it.
+/// A JSON value as the adapters (and amarre-demo-agent) read and write it.
 ///
 /// Objects keep their members in the order they were read or written, and numbers keep their
 /// exact text, so a value that is only passed along (a tool's input sent back to claude as
@@ -6,7 +6,7 @@
 ///
 /// Literals build values directly: `let record: JSONValue = ["type": "agent_start"]`. There is
 /// deliberately no `nil` literal (it would turn `cond ? value : nil` into `.null`): write `.null`.
-enum JSONValue: Sendable, Equatable {
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// The number's JSON text, e.g. `12`, `-0.5`, `1e3`.
@@ -16,25 +16,25 @@ enum JSONValue: Sendable, Equatable {
     /// Members in order.
     case object([Member])
 
-    struct Member: Sendable, Equatable {
-        var key: String
-        var value: JSONValue
+    public struct Member: Sendable, Equatable {
+        public var key: String
+        public var value: JSONValue
     }
 }
 
 extension JSONValue {
     /// The member named `key`, when this is an object that has one.
-    subscript(key: String) -> JSONValue? {
+    public subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members.first(where: { $0.key == key })?.value
     }
 
-    var stringValue: String? {
+    public var stringValue: String? {
         if case .string(let s) = self { return s }
         return nil
     }
 
-    var boolValue: Bool? {
+    public var boolValue: Bool? {
         if case .bool(let b) = self { return b }
         return nil
     }
@@ -63,18 +63,18 @@ extension JSONValue {
 
     var isNull: Bool { self == .null }
 
-    static func int(_ value: Int) -> JSONValue { .number(String(value)) }
+    public static func int(_ value: Int) -> JSONValue { .number(String(value)) }
 
     /// A finite double as the shortest text that reads back to it; JSON has no NaN or infinity.
-    static func double(_ value: Double) -> JSONValue { value.isFinite ? .number("\(value)") : .null }
+    public static func double(_ value: Double) -> JSONValue { value.isFinite ? .number("\(value)") : .null }
 
     /// An object built from `members` in order, skipping the ones whose value is `nil`.
-    static func object(dropping members: KeyValuePairs<String, JSONValue?>) -> JSONValue {
+    public static func object(dropping members: KeyValuePairs<String, JSONValue?>) -> JSONValue {
         .object(members.compactMap { member in member.value.map { Member(key: member.key, value: $0) } })
     }
 
     /// This object with `value` set under `key`: replaced in place if present, appended otherwise.
-    func setting(_ key: String, to value: JSONValue) -> JSONValue {
+    public func setting(_ key: String, to value: JSONValue) -> JSONValue {
         guard case .object(var members) = self else { return self }
         if let index = members.firstIndex(where: { $0.key == key }) {
             members[index].value = value
@@ -89,12 +89,12 @@ extension JSONValue: ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByStringLiteral, ExpressibleByStringInterpolation, ExpressibleByArrayLiteral,
     ExpressibleByDictionaryLiteral
 {
-    init(booleanLiteral value: Bool) { self = .bool(value) }
-    init(integerLiteral value: Int) { self = .number(String(value)) }
-    init(stringLiteral value: String) { self = .string(value) }
-    init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int) { self = .number(String(value)) }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     /// Keeps the literal's order.
-    init(dictionaryLiteral elements: (String, JSONValue)...) {
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(elements.map { Member(key: $0.0, value: $0.1) })
     }
 }

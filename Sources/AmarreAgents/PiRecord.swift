@@ -1,9 +1,10 @@
 /// Builders for the records of pi's RPC mode (`pi --mode rpc`) that the claude-code adapter
-/// writes to clients. Responses carry the command's `id` when it had one; events never do.
-enum PiRecord {
+/// writes to clients (and amarre-demo-agent to its stdout). Responses carry the command's `id`
+/// when it had one; events never do.
+public enum PiRecord {
     // MARK: Responses
 
-    static func response(
+    public static func response(
         id: JSONValue?, command: String, success: Bool = true, data: JSONValue? = nil, error: String? = nil
     ) -> JSONValue {
         .object(dropping: [
@@ -16,33 +17,33 @@ enum PiRecord {
         ])
     }
 
-    static func failure(id: JSONValue?, command: String, _ error: String) -> JSONValue {
+    public static func failure(id: JSONValue?, command: String, _ error: String) -> JSONValue {
         response(id: id, command: command, success: false, error: error)
     }
 
     // MARK: Agent loop events
 
-    static let agentStart: JSONValue = ["type": "agent_start"]
-    static let turnStart: JSONValue = ["type": "turn_start"]
+    public static let agentStart: JSONValue = ["type": "agent_start"]
+    public static let turnStart: JSONValue = ["type": "turn_start"]
 
-    static func turnEnd(message: JSONValue?, toolResults: [JSONValue]) -> JSONValue {
+    public static func turnEnd(message: JSONValue?, toolResults: [JSONValue]) -> JSONValue {
         ["type": "turn_end", "message": message ?? .null, "toolResults": .array(toolResults)]
     }
 
-    static func messageStart(_ message: JSONValue) -> JSONValue {
+    public static func messageStart(_ message: JSONValue) -> JSONValue {
         ["type": "message_start", "message": message]
     }
 
-    static func messageEnd(_ message: JSONValue) -> JSONValue {
+    public static func messageEnd(_ message: JSONValue) -> JSONValue {
         ["type": "message_end", "message": message]
     }
 
     /// `event` is pi's `assistantMessageEvent`; `message` the assistant message so far.
-    static func messageUpdate(_ event: JSONValue, message: JSONValue) -> JSONValue {
+    public static func messageUpdate(_ event: JSONValue, message: JSONValue) -> JSONValue {
         ["type": "message_update", "assistantMessageEvent": event, "message": message]
     }
 
-    static func queueUpdate(steering: [String], followUp: [String]) -> JSONValue {
+    public static func queueUpdate(steering: [String], followUp: [String]) -> JSONValue {
         [
             "type": "queue_update",
             "steering": .array(steering.map(JSONValue.string)),
@@ -52,11 +53,11 @@ enum PiRecord {
 
     // MARK: Tools
 
-    static func toolExecutionStart(id: String, name: String, args: JSONValue) -> JSONValue {
+    public static func toolExecutionStart(id: String, name: String, args: JSONValue) -> JSONValue {
         ["type": "tool_execution_start", "toolCallId": .string(id), "toolName": .string(name), "args": args]
     }
 
-    static func toolExecutionEnd(id: String, name: String, content: [JSONValue], isError: Bool) -> JSONValue {
+    public static func toolExecutionEnd(id: String, name: String, content: [JSONValue], isError: Bool) -> JSONValue {
         [
             "type": "tool_execution_end",
             "toolCallId": .string(id),
@@ -68,7 +69,7 @@ enum PiRecord {
 
     // MARK: Extension UI
 
-    static func confirm(id: String, title: String, message: String) -> JSONValue {
+    public static func confirm(id: String, title: String, message: String) -> JSONValue {
         [
             "type": "extension_ui_request",
             "id": .string(id),
@@ -94,7 +95,7 @@ enum PiRecord {
 
     // MARK: Messages
 
-    static func userMessage(content: [JSONValue], timestamp: Int64?) -> JSONValue {
+    public static func userMessage(content: [JSONValue], timestamp: Int64?) -> JSONValue {
         .object(dropping: [
             "role": "user",
             "content": .array(content),
@@ -102,7 +103,7 @@ enum PiRecord {
         ])
     }
 
-    static func toolResultMessage(
+    public static func toolResultMessage(
         id: String, name: String, content: [JSONValue], isError: Bool, timestamp: Int64?
     ) -> JSONValue {
         .object(dropping: [
@@ -113,6 +114,29 @@ enum PiRecord {
             "isError": .bool(isError),
             "timestamp": timestamp.map { .int(Int($0)) },
         ])
+    }
+
+    /// pi's `AssistantMessage`; `errorMessage` and `timestamp` are left out when nil.
+    public static func assistantMessage(
+        content: [JSONValue], api: String, provider: String, model: String, usage: JSONValue,
+        stopReason: String, errorMessage: String?, timestamp: Int64?
+    ) -> JSONValue {
+        .object(dropping: [
+            "role": "assistant",
+            "content": .array(content),
+            "api": .string(api),
+            "provider": .string(provider),
+            "model": .string(model),
+            "usage": usage,
+            "stopReason": .string(stopReason),
+            "errorMessage": errorMessage.map(JSONValue.string),
+            "timestamp": timestamp.map { .int(Int($0)) },
+        ])
+    }
+
+    /// pi's `toolCall` content block of an assistant message.
+    public static func toolCall(id: String, name: String, arguments: JSONValue) -> JSONValue {
+        ["type": "toolCall", "id": .string(id), "name": .string(name), "arguments": arguments]
     }
 
     /// pi's `Model` for a claude model name; pi clients show `name` and `provider`.

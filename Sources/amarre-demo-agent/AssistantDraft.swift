@@ -1,3 +1,5 @@
+import AmarreAgents
+
 /// The assistant message being streamed, in pi's `AssistantMessage` shape once rendered.
 struct AssistantDraft: Sendable {
     enum Block: Sendable {
@@ -73,16 +75,8 @@ struct AssistantDraft: Sendable {
                 return complete ? call.contentBlock : call.contentBlock.setting("arguments", to: [:])
             }
         }
-        return .object(dropping: [
-            "role": "assistant",
-            "content": .array(content),
-            "api": .string(DemoModel.api),
-            "provider": .string(DemoModel.provider),
-            "model": .string(DemoModel.id),
-            "usage": usage.json,
-            "stopReason": .string(stopReason),
-            "errorMessage": errorMessage.map(JSONValue.string),
-            "timestamp": .int(Int(timestamp)),
-        ])
+        return PiRecord.assistantMessage(
+            content: content, api: DemoModel.api, provider: DemoModel.provider, model: DemoModel.id,
+            usage: usage.json, stopReason: stopReason, errorMessage: errorMessage, timestamp: timestamp)
     }
 }

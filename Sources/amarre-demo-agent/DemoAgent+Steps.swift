@@ -1,5 +1,7 @@
 // Runs: planning the steps of each turn, and taking them one at a time.
 
+import AmarreAgents
+
 extension DemoAgent {
     /// Pause before an assistant message starts (the "time to first token").
     static let thinkingPause = Duration.milliseconds(300)
@@ -111,7 +113,7 @@ extension DemoAgent {
             run.turnToolResults = []
             out.append(PiRecord.turnStart)
         case .userMessage(let text):
-            let message = PiRecord.userMessage(text, timestamp: now)
+            let message = PiRecord.userMessage(content: [PiRecord.text(text)], timestamp: now)
             out.append(PiRecord.messageStart(message))
             out.append(PiRecord.messageEnd(message))
             commit(message, in: &run)
@@ -157,13 +159,13 @@ extension DemoAgent {
         case .toolExecutionStart:
             guard let call = run.toolCall else { break }
             run.toolStarted = true
-            out.append(PiRecord.toolExecutionStart(call))
+            out.append(PiRecord.toolExecutionStart(id: call.id, name: call.name, args: call.arguments))
         case .askPermission:
             guard let call = run.toolCall else { break }
             permissionCount += 1
             let id = "demo-ui-\(permissionCount)"
             run.pendingPermission = id
-            out.append(PiRecord.confirmRequest(id: id, call: call))
+            out.append(PiRecord.confirm(id: id, title: "Run \(call.name)?", message: call.confirmMessage))
         case .toolExecutionUpdate(let partial):
             guard let call = run.toolCall else { break }
             out.append(PiRecord.toolExecutionUpdate(call, partialOutput: partial))
@@ -180,7 +182,7 @@ extension DemoAgent {
                 let delta = "\(index) "
                 run.draft?.appendText(delta)
                 let event: JSONValue = ["type": "text_delta", "contentIndex": 0, "delta": .string(delta)]
-                out.append(PiRecord.messageUpdate(event, message: nil))
+                out.append(PiRecord.messageUpdate(event))
             }
             if last < total {
                 nextSerial += 1
@@ -191,7 +193,7 @@ extension DemoAgent {
             let event: JSONValue = [
                 "type": "text_delta", "contentIndex": 0, "delta": .string(DemoScript.filler(bytes: bytes)),
             ]
-            out.append(PiRecord.messageUpdate(event, message: nil))
+            out.append(PiRecord.messageUpdate(event))
             // The final message carries a note instead, so exactly one record is big.
             run.draft?.replaceText(with: "(/big sent one text_delta of \(bytes) bytes; it is not kept in the message.)")
         }
@@ -266,8 +268,10 @@ extension DemoAgent {
         _ run: inout DemoRun, output: String, isError: Bool, now: Int64, into out: inout [JSONValue]
     ) {
         guard let call = run.toolCall else { return }
-        out.append(PiRecord.toolExecutionEnd(call, output: output, isError: isError))
-        let result = PiRecord.toolResultMessage(call, output: output, isError: isError, timestamp: now)
+        let content = [PiRecord.text(output)]
+        out.append(PiRecord.toolExecutionEnd(id: call.id, name: call.name, content: content, isError: isError))
+        let result = PiRecord.toolResultMessage(
+            id: call.id, name: call.name, content: content, isError: isError, timestamp: now)
         out.append(PiRecord.messageStart(result))
         out.append(PiRecord.messageEnd(result))
         commit(result, in: &run)
@@ -278,7 +282,7 @@ extension DemoAgent {
     }
 
     func closeTurn(_ run: inout DemoRun, into out: inout [JSONValue]) {
-        out.append(PiRecord.turnEnd(message: run.turnMessage ?? .null, toolResults: run.turnToolResults))
+        out.append(PiRecord.turnEnd(message: run.turnMessage, toolResults: run.turnToolResults))
         run.turnOpen = false
     }
 

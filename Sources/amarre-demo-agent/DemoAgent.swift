@@ -1,3 +1,5 @@
+import AmarreAgents
+
 /// The demo agent as a pure state machine: it takes command lines and clock ticks and returns the
 /// effects to perform. It never reads a clock or does I/O; `DemoDriver` does both.
 ///
@@ -40,7 +42,7 @@ struct DemoAgent: Sendable {
     /// Handles one line of stdin (without its line ending).
     mutating func receive(_ line: [UInt8], now: Int64) -> [DemoEffect] {
         guard line.contains(where: { ![0x20, 0x09, 0x0d].contains($0) }) else { return [] }
-        guard let command = try? JSONValue.parse(line) else {
+        guard let command = JSONValue.parse(line) else {
             return [.emit(PiRecord.failure(id: nil, command: "parse", "Failed to parse command: not valid JSON"))]
         }
         guard let type = command["type"]?.stringValue else {
@@ -178,7 +180,9 @@ struct DemoAgent: Sendable {
             finishAssistant(&run, stopReason: "aborted", into: &out)
         }
         if let call = run.toolCall {
-            if !run.toolStarted { out.append(PiRecord.toolExecutionStart(call)) }
+            if !run.toolStarted {
+                out.append(PiRecord.toolExecutionStart(id: call.id, name: call.name, args: call.arguments))
+            }
             finishTool(&run, output: "Operation aborted", isError: true, now: now, into: &out)
         }
         if run.turnOpen {

@@ -1,3 +1,4 @@
+import AmarreAgents
 import Dispatch
 import Foundation
 

@@ -1,3 +1,5 @@
+import AmarreAgents
+
 /// What the I/O loop must do on behalf of the state machine, in order.
 enum DemoEffect: Sendable {
     /// Write one record as a line on stdout.

@@ -1,3 +1,5 @@
+import AmarreAgents
+
 /// The model the demo agent pretends to be, in pi's `Model` shape.
 enum DemoModel {
     static let provider = "amarre"
@@ -22,8 +24,8 @@ enum DemoModel {
             "cost": [
                 "input": .double(inputCostPerMillion),
                 "output": .double(outputCostPerMillion),
-                "cacheRead": 0.0,
-                "cacheWrite": 0.0,
+                "cacheRead": .double(0),
+                "cacheWrite": .double(0),
             ],
         ]
     }

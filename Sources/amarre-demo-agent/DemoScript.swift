@@ -1,3 +1,5 @@
+import AmarreAgents
+
 /// Everything the demo assistant "says", as pure functions of the prompt: the same prompt always
 /// gets the same reply, tool call and canned tool output.
 enum DemoScript {

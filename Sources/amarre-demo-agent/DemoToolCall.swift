@@ -1,3 +1,5 @@
+import AmarreAgents
+
 /// A tool call the demo assistant makes. Nothing is ever executed: `cannedOutput` is what the
 /// agent reports when the user allows the call.
 struct DemoToolCall: Sendable {
@@ -12,7 +14,7 @@ struct DemoToolCall: Sendable {
 
     /// pi's `toolCall` content block.
     var contentBlock: JSONValue {
-        ["type": "toolCall", "id": .string(id), "name": .string(name), "arguments": arguments]
+        PiRecord.toolCall(id: id, name: name, arguments: arguments)
     }
 
     /// The arguments as pi's permission gate extension shows them: compact JSON cut to 400 characters.

@@ -1,3 +1,5 @@
+import AmarreAgents
+
 /// Token counts and cost of one assistant message, in pi's `Usage` shape.
 struct DemoUsage: Sendable {
     var input: Int
@@ -27,8 +29,8 @@ struct DemoUsage: Sendable {
             "cost": [
                 "input": .double(inputCost),
                 "output": .double(outputCost),
-                "cacheRead": 0.0,
-                "cacheWrite": 0.0,
+                "cacheRead": .double(0),
+                "cacheWrite": .double(0),
                 "total": .double(Self.rounded(inputCost + outputCost)),
             ],
         ]
