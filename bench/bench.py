@@ -1,0 +1,1225 @@
+#!/usr/bin/env python3
+"""amarre benchmarks: the relay, the control plane and the memory, against peers.
+
+Run through scripts/bench (it installs packages and builds the release binaries).
+Everything here talks to loopback only, and every loop is bounded in count and time.
+See bench/README.md for the method.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import resource
+import selectors
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wsclient import Conn, HandshakeError  # noqa: E402
+
+HOST = "127.0.0.1"
+FLOOD_MARK = b'"type":"flood","n":"'
+ECHO_MARK = b'"type":"get_state","id":'
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = 4096
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _child_setup():
+    # The child dies with this process (PR_SET_PDEATHSIG = 1), even if we are SIGKILLed.
+    _libc.prctl(1, signal.SIGTERM, 0, 0, 0)
+
+
+def say(*args):
+    print("bench:", *args, file=sys.stderr, flush=True)
+
+
+def now() -> float:
+    return time.perf_counter()
+
+
+def pct(values, p):
+    """Nearest-rank percentile of a non-empty list."""
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+# --- /proc ------------------------------------------------------------------------
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def machine_busy_seconds() -> float:
+    """CPU time spent by the whole machine (all cores, not idle or iowait)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / CLK_TCK
+
+
+class CpuMeter:
+    """CPU time (in cores) of named process groups, of this client, and of everything else
+    on the machine, across one measurement."""
+
+    def __init__(self, procs: dict[str, list[int]]):
+        self.procs = procs
+        self.t0 = now()
+        self.c0 = {k: sum(cpu_seconds(p) for p in v) for k, v in procs.items()}
+        self.self0 = time.process_time()
+        self.m0 = machine_busy_seconds()
+
+    def stop(self) -> dict:
+        wall = max(1e-9, now() - self.t0)
+        out = {k: round((sum(cpu_seconds(p) for p in v) - self.c0[k]) / wall, 3) for k, v in self.procs.items()}
+        out["client"] = round((time.process_time() - self.self0) / wall, 3)
+        machine = (machine_busy_seconds() - self.m0) / wall
+        out["others"] = round(max(0.0, machine - sum(out.values())), 3)
+        return out
+
+
+def wait_idle(pids: list[int], limit: float = 10.0, threshold: float = 0.05) -> float:
+    """Waits until the processes use under `threshold` of a core over 0.3 s (at most `limit` s)."""
+    start = now()
+    prev = sum(cpu_seconds(p) for p in pids)
+    t = now()
+    while now() - start < limit:
+        time.sleep(0.3)
+        c = sum(cpu_seconds(p) for p in pids)
+        if (c - prev) / max(1e-9, now() - t) < threshold:
+            break
+        prev, t = c, now()
+    return now() - start
+
+
+def wait_quiet(limit: float = 2.0, threshold: float = 0.5) -> float:
+    """Waits (at most `limit` s) until the whole machine uses under `threshold` cores over
+    0.25 s. Called between measurements, when our own processes are idle: what it sees is
+    other people's load on a shared machine. Returns the seconds waited."""
+    start = now()
+    while now() - start < limit:
+        m0, t0 = machine_busy_seconds(), now()
+        time.sleep(0.25)
+        if (machine_busy_seconds() - m0) / (now() - t0) < threshold:
+            break
+    return now() - start
+
+
+# --- processes ----------------------------------------------------------------------
+
+
+class Procs:
+    """Every process this run starts: own session (process group), dies with us, logged."""
+
+    def __init__(self, state: Path, marker: str):
+        self.state = state
+        self.marker = marker
+        self.list: list[tuple[str, subprocess.Popen, int]] = []
+
+    def start(self, name: str, argv: list[str], env: dict | None = None, stop_signal=signal.SIGTERM):
+        env = dict(os.environ if env is None else env)
+        env["AMARRE_BENCH_RUN"] = self.marker
+        log = open(self.state / "log" / f"{name}.log", "ab")
+        p = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+            start_new_session=True, preexec_fn=_child_setup, close_fds=True)
+        log.close()
+        self.list.append((name, p, stop_signal))
+        with open(self.state / "pids", "a") as f:
+            f.write(f"{p.pid} {name}\n")
+        return p
+
+    def check(self):
+        for name, p, _ in self.list:
+            if p.poll() is not None:
+                raise RuntimeError(f"{name} (pid {p.pid}) exited with {p.returncode}; see {self.state}/log/{name}.log")
+
+    def stop_all(self, grace: float = 8.0):
+        for name, p, sig in reversed(self.list):
+            if p.poll() is None:
+                try:
+                    p.send_signal(sig)
+                except ProcessLookupError:
+                    pass
+        deadline = now() + grace
+        for name, p, _ in self.list:
+            try:
+                p.wait(timeout=max(0.05, deadline - now()))
+            except subprocess.TimeoutExpired:
+                say(f"{name} (pid {p.pid}) still running after {grace:.0f}s: SIGKILL")
+        for name, p, _ in self.list:
+            # The whole process group: nginx workers, websocketd's children.
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(p.pid, sig)
+                    time.sleep(0.2)
+                except (ProcessLookupError, PermissionError):
+                    break
+            try:
+                p.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+        self.list.clear()
+
+
+# --- HTTP ---------------------------------------------------------------------------
+
+
+class Rest:
+    def __init__(self, port: int, timeout: float = 10.0):
+        self.port = port
+        self.timeout = timeout
+        self.conn = None
+
+    def call(self, method: str, path: str, body=None):
+        for attempt in (0, 1):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
+            try:
+                headers = {"Origin": f"http://{HOST}:{self.port}"}
+                data = None
+                if body is not None:
+                    data = json.dumps(body).encode()
+                    headers["Content-Type"] = "application/json"
+                self.conn.request(method, path, body=data, headers=headers)
+                r = self.conn.getresponse()
+                payload = r.read()
+                if r.getheader("Connection", "").lower() == "close":
+                    self.conn.close()
+                    self.conn = None
+                return r.status, payload
+            except (http.client.HTTPException, ConnectionError):
+                self.conn.close()
+                self.conn = None
+                if attempt:
+                    raise
+        raise AssertionError
+
+    def json(self, method, path, body=None, expect=(200, 201)):
+        status, payload = self.call(method, path, body)
+        if status not in expect:
+            raise RuntimeError(f"{method} {path} -> {status}: {payload[:300]!r}")
+        return json.loads(payload) if payload else None
+
+    def create(self, instance: str) -> str:
+        return self.json("POST", "/sessions", {"instanceId": instance}, expect=(201,))["id"]
+
+    def delete(self, sid: str):
+        status, payload = self.call("DELETE", f"/sessions/{sid}")
+        if status not in (204, 404):
+            raise RuntimeError(f"DELETE /sessions/{sid} -> {status}: {payload[:200]!r}")
+
+    def delete_all(self, limit: float = 30.0):
+        deadline = now() + limit
+        while now() < deadline:
+            sessions = self.json("GET", "/sessions")
+            if not sessions:
+                return
+            for s in sessions:
+                self.delete(s["id"])
+            time.sleep(0.1)
+        raise RuntimeError("sessions left after deleting them all")
+
+
+# --- the stack ----------------------------------------------------------------------
+
+
+class Stack:
+    """nginx (one worker) in front of two amarre stacks (store on / store off) and websocketd."""
+
+    def __init__(self, args, procs: Procs):
+        self.args = args
+        self.procs = procs
+        self.state: Path = args.state_dir
+        self.repo: Path = args.repo
+        self.bin = Path(args.bin_dir)
+        self.port = {"on": free_port(), "off": free_port()}
+        self.wsd_echo_port = free_port()
+        self.wsd_flood_port = free_port()
+        self.pids: dict[str, int] = {}
+        self.flood_cmd = [sys.executable, "-S", str(self.repo / "bench/agents/flood.py")]
+
+    def amarre_env(self, label: str, durable: bool) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AMARRE_")}
+        env.update({
+            "AMARRE_STATE_DIR": str(self.state / label),
+            "AMARRE_PORT": str(self.port[label]),
+            "AMARRE_HOST": HOST,
+            "AMARRE_DURABLE": "1" if durable else "0",
+            "AMARRE_MAX_SESSIONS": str(self.args.max_sessions),
+            "AMARRE_CLIENT_BUFFER_BYTES": str(self.args.client_buffer_bytes),
+            "AMARRE_INSTANCES_JSON": json.dumps([
+                {"id": "echo", "agent": "command", "command": ["cat"]},
+                {"id": "flood", "agent": "command", "command": self.flood_cmd},
+            ]),
+        })
+        return env
+
+    def render(self):
+        for label in ("on", "off"):
+            out = subprocess.run(
+                [str(self.repo / "scripts/render-nginx"), "--state-dir", str(self.state / label),
+                 "--port", str(self.port[label]), "--host", HOST, "--www", str(self.repo / "www")],
+                check=True, capture_output=True, text=True)
+            if label == "on":
+                rendered = Path(out.stdout.strip().splitlines()[-1])
+        conf = rendered.read_text()
+        off = self.state / "off"
+        # Bench-only changes to the rendered configuration, and only these:
+        # room for 1000 WebSocket clients (2 connections each in nginx), the peer
+        # locations, and a second server for the store-off stack.
+        for old, new in [
+            ("worker_connections 1024;", "worker_connections 8192;"),
+            ("worker_processes 1;", "worker_processes 1;\nworker_rlimit_nofile 20000;"),
+        ]:
+            if old not in conf:
+                raise RuntimeError(f"rendered nginx.conf changed: no '{old}'")
+            conf = conf.replace(old, new, 1)
+        include = f"include {self.state}/on/nginx/amarre-locations.conf;"
+        if include not in conf:
+            raise RuntimeError(f"rendered nginx.conf changed: no '{include}'")
+        conf = conf.replace(include, include + f"\n        include {self.state}/bench-locations.conf;", 1)
+        end = conf.rstrip().rfind("}")
+        conf = conf[:end] + (
+            "\n    # bench: the store-off stack, same nginx worker\n"
+            "    server {\n"
+            f"        listen {HOST}:{self.port['off']};\n"
+            "        server_name _;\n"
+            f"        include {off}/nginx/amarre-locations.conf;\n"
+            "    }\n") + conf[end:]
+        ws_proxy = """
+    proxy_http_version 1.1;
+    proxy_set_header Upgrade           $http_upgrade;
+    proxy_set_header Connection        $amarre_connection_upgrade;
+    proxy_set_header Host              $http_host;
+    proxy_set_header Origin            $http_origin;
+    proxy_set_header X-Forwarded-Proto $scheme;
+    proxy_set_header X-Forwarded-For   $proxy_add_x_forwarded_for;
+    proxy_buffering off;
+    proxy_read_timeout 3600s;
+    proxy_send_timeout 3600s;
+"""
+        (self.state / "static").mkdir(exist_ok=True)
+        (self.state / "static/sessions.json").write_text("[]")
+        (self.state / "bench-locations.conf").write_text(
+            "# bench peers: websocketd behind the same nginx, and a static file\n"
+            f"location = /wsd/echo {{\n    proxy_pass http://{HOST}:{self.wsd_echo_port};{ws_proxy}}}\n"
+            f"location = /wsd/flood {{\n    proxy_pass http://{HOST}:{self.wsd_flood_port};{ws_proxy}}}\n"
+            "location = /bench-static/sessions.json {\n"
+            f"    alias {self.state}/static/sessions.json;\n"
+            "    default_type application/json;\n}\n")
+        self.nginx_conf = self.state / "on/nginx/bench-nginx.conf"
+        self.nginx_conf.write_text(conf)
+        subprocess.run(["nginx", "-t", "-q", "-p", f"{self.state}/on/nginx/", "-c", str(self.nginx_conf),
+                        "-e", f"{self.state}/on/log/nginx-error.log"], check=True)
+
+    def start(self):
+        self.render()
+        for label, durable in (("on", True), ("off", False)):
+            env = self.amarre_env(label, durable)
+            self.pids[f"host-{label}"] = self.procs.start(f"amarre-host-{label}", [str(self.bin / "amarre-host")], env).pid
+            self.pids[f"api-{label}"] = self.procs.start(f"amarre-api-{label}", [str(self.bin / "amarre-api")], env).pid
+        wsd = ["websocketd", f"--address={HOST}", "--loglevel=error"]
+        self.pids["wsd-echo"] = self.procs.start("websocketd-echo", wsd + [f"--port={self.wsd_echo_port}", "cat"]).pid
+        self.pids["wsd-flood"] = self.procs.start(
+            "websocketd-flood", wsd + [f"--port={self.wsd_flood_port}"] + self.flood_cmd).pid
+        self.pids["nginx"] = self.procs.start(
+            "nginx", ["nginx", "-p", f"{self.state}/on/nginx/", "-c", str(self.nginx_conf),
+                      "-e", f"{self.state}/on/log/nginx-error.log"], stop_signal=signal.SIGQUIT).pid
+        deadline = now() + 60
+        for label in ("on", "off"):
+            rest = Rest(self.port[label], timeout=2)
+            while True:
+                self.procs.check()
+                try:
+                    status, body = rest.call("GET", "/healthz")
+                    if status == 200:
+                        break
+                except OSError:
+                    pass
+                if now() > deadline:
+                    raise RuntimeError(f"GET /healthz on the store-{label} stack did not answer 200 in 60 s")
+                time.sleep(0.1)
+        for port in (self.wsd_echo_port, self.wsd_flood_port):
+            while True:
+                try:
+                    socket.create_connection((HOST, port), timeout=1).close()
+                    break
+                except OSError:
+                    if now() > deadline:
+                        raise RuntimeError(f"websocketd on port {port} did not start")
+                    time.sleep(0.1)
+        self.rest = {label: Rest(self.port[label]) for label in ("on", "off")}
+
+    def nginx_workers(self) -> list[int]:
+        return children(self.pids["nginx"])
+
+    def server_pids(self, label: str) -> list[int]:
+        return [self.pids[f"host-{label}"], self.pids[f"api-{label}"]]
+
+    def meter(self) -> CpuMeter:
+        agents = []
+        for k in ("host-on", "host-off", "wsd-echo", "wsd-flood"):
+            for c in children(self.pids[k]):
+                agents += [c] + children(c)
+        return CpuMeter({
+            "agents": agents,
+            "amarre-host-on": [self.pids["host-on"]], "amarre-host-off": [self.pids["host-off"]],
+            "amarre-api-on": [self.pids["api-on"]], "amarre-api-off": [self.pids["api-off"]],
+            "nginx": self.nginx_workers(),
+            "websocketd": [self.pids["wsd-echo"], self.pids["wsd-flood"]],
+        })
+
+    def idle(self):
+        wait_idle([self.pids["host-on"], self.pids["host-off"]] + self.nginx_workers())
+
+
+# --- targets ------------------------------------------------------------------------
+
+TARGET_LABEL = {
+    "amarre-on": "amarre via nginx, store on",
+    "amarre-off": "amarre via nginx, store off",
+    "wsd-nginx": "websocketd via nginx",
+    "wsd-direct": "websocketd direct",
+}
+
+
+def open_echo(stack: Stack, target: str, sessions: dict) -> Conn:
+    if target.startswith("amarre-"):
+        label = target.split("-")[1]
+        conn = Conn(HOST, stack.port[label], f"/sessions/{sessions[label]}")
+        hello = conn.next_text()
+        if b'"amarre.hello"' not in hello:
+            raise RuntimeError(f"first frame is not amarre.hello: {hello[:100]!r}")
+        return conn
+    if target == "wsd-nginx":
+        return Conn(HOST, stack.port["on"], "/wsd/echo")
+    return Conn(HOST, stack.wsd_echo_port, "/")
+
+
+def echo_payload(i: int) -> bytes:
+    return b'{"type":"get_state","id":%d}' % i
+
+
+def roundtrips(conn: Conn, start: int, count: int, lat: list):
+    frames = [conn.frame(echo_payload(i)) for i in range(start, start + count)]
+    expect = [b'"id":%d}' % i for i in range(start, start + count)]
+    sock = conn.sock
+    clock = time.perf_counter_ns
+    for k in range(count):
+        t0 = clock()
+        sock.sendall(frames[k])
+        payload = conn.next_text()
+        lat.append(clock() - t0)
+        if not payload.endswith(expect[k]) or ECHO_MARK not in payload:
+            raise RuntimeError(f"unexpected echo {payload[:120]!r} for id {start + k}")
+
+
+def bench_rtt(stack: Stack, sessions: dict, cfg) -> dict:
+    targets = list(TARGET_LABEL)
+    conns = {t: open_echo(stack, t, sessions) for t in targets}
+    lat = {t: [] for t in targets}
+    busy = {t: 0.0 for t in targets}
+    cpu = {t: 0.0 for t in targets}
+    try:
+        for t in targets:
+            roundtrips(conns[t], 10_000_000, cfg.rtt_warmup, [])
+        per_round = cfg.rtt_count // cfg.rtt_rounds
+        for r in range(cfg.rtt_rounds):
+            for t in targets[r % 4:] + targets[:r % 4]:
+                c0, t0 = time.process_time(), now()
+                roundtrips(conns[t], r * per_round, per_round, lat[t])
+                busy[t] += now() - t0
+                cpu[t] += time.process_time() - c0
+    finally:
+        for c in conns.values():
+            c.close()
+    out = {}
+    for t in targets:
+        ms = [x / 1e6 for x in lat[t]]
+        out[t] = {
+            "label": TARGET_LABEL[t], "n": len(ms), "p50_ms": round(pct(ms, 50), 4),
+            "p99_ms": round(pct(ms, 99), 4), "mean_ms": round(statistics.fmean(ms), 4),
+            "records_per_s": round(len(ms) / busy[t]), "client_cpu": round(cpu[t] / busy[t], 3),
+        }
+        say(f"  rtt {t:11s} p50 {out[t]['p50_ms']:.3f} ms  p99 {out[t]['p99_ms']:.3f} ms  "
+            f"{out[t]['records_per_s']:>6}/s  client cpu {out[t]['client_cpu']:.0%}")
+    return out
+
+
+def pipelined(conn: Conn, count: int, window: int, deadline: float) -> int:
+    frames = [conn.frame(echo_payload(i)) for i in range(count)]
+    sock = conn.sock
+    sent = min(window, count)
+    sock.sendall(b"".join(frames[:sent]))
+    got = 0
+    while got < count:
+        if now() > deadline:
+            raise TimeoutError(f"pipelined: {got}/{count} echoes before the deadline")
+        chunk = sock.recv(262144)
+        if not chunk:
+            raise ConnectionError(f"server closed after {got} echoes (close code {conn.close_code})")
+        k = conn.feed(chunk, ECHO_MARK)
+        got += k
+        if k and sent < count:
+            m = min(k, count - sent)
+            sock.sendall(b"".join(frames[sent:sent + m]))
+            sent += m
+    return got
+
+
+def bench_pipelined(stack: Stack, sessions: dict, cfg) -> dict:
+    targets = list(TARGET_LABEL)
+    conns = {t: open_echo(stack, t, sessions) for t in targets}
+    rates = {t: [] for t in targets}
+    cpu = {t: [] for t in targets}
+    try:
+        for t in targets:
+            pipelined(conns[t], 1000, cfg.window, now() + cfg.deadline)  # warm-up
+        per_round = cfg.pipe_count // cfg.pipe_rounds
+        for r in range(cfg.pipe_rounds):
+            for t in targets[r % 4:] + targets[:r % 4]:
+                c0, t0 = time.process_time(), now()
+                got = pipelined(conns[t], per_round, cfg.window, now() + cfg.deadline)
+                wall = now() - t0
+                rates[t].append(got / wall)
+                cpu[t].append((time.process_time() - c0) / wall)
+    finally:
+        for c in conns.values():
+            c.close()
+    out = {}
+    for t in targets:
+        best = max(range(len(rates[t])), key=lambda i: rates[t][i])
+        out[t] = {"label": TARGET_LABEL[t], "n": per_round * cfg.pipe_rounds, "window": cfg.window,
+                  "records_per_s": round(rates[t][best]), "rounds": [round(x) for x in rates[t]],
+                  "client_cpu": round(cpu[t][best], 3)}
+        say(f"  pipelined {t:11s} best {out[t]['records_per_s']:>7}/s of rounds {out[t]['rounds']}  "
+            f"client cpu {out[t]['client_cpu']:.0%}")
+    return out
+
+
+def drain_many(conns: list[Conn], target: int, deadline: float, t0: float):
+    """Reads every connection until each has `target` flood records or the deadline passes."""
+    sel = selectors.DefaultSelector()
+    active = 0
+    for c in conns:
+        c.sock.setblocking(False)
+        if c.count < target:
+            sel.register(c.sock, selectors.EVENT_READ, c)
+            active += 1
+    try:
+        while active and now() < deadline:
+            for key, _ in sel.select(timeout=min(0.5, max(0.0, deadline - now()))):
+                c = key.data
+                try:
+                    chunk = c.sock.recv(262144)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    chunk = b""
+                if chunk:
+                    c.count += c.feed(chunk, FLOOD_MARK)
+                else:
+                    c.eof = True
+                if c.count >= target or c.eof or c.close_code is not None:
+                    if c.count >= target:
+                        c.done_at = now()
+                    sel.unregister(c.sock)
+                    active -= 1
+    finally:
+        sel.close()
+    return [c.done_at - t0 if c.done_at else None for c in conns]
+
+
+def cpu_text(cpu: dict) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in cpu.items() if v >= 0.01)
+
+
+def flood_result(target, k, n, conns, times, elapsed, meter, extra=None) -> dict:
+    counts = [c.count for c in conns]
+    complete = all(x is not None for x in times)
+    per_client = [(c.count / (tm if tm is not None else elapsed)) for c, tm in zip(conns, times)]
+    wall = max(x for x in times) if complete else elapsed
+    bad_last = [c.last_n for c in conns if c.count >= n and c.last_n != b"%08d" % (n - 1)]
+    r = {
+        "label": TARGET_LABEL[target], "clients": k, "records": n, "complete": complete,
+        "delivered": sum(counts), "min_delivered": min(counts),
+        "per_client_median": round(statistics.median(per_client)),
+        "per_client_min": round(min(per_client)),
+        "aggregate": round(sum(counts) / wall), "seconds": round(wall, 3),
+        "close_codes": sorted({c.close_code for c in conns if c.close_code is not None}),
+        "out_of_order_last": len(bad_last), "cpu": meter.stop(),
+    }
+    if extra:
+        r.update(extra)
+    flag = "" if complete else f"  INCOMPLETE ({r['min_delivered']}/{n} min, close codes {r['close_codes']})"
+    say(f"  flood {target:10s} x{k:<3} per client {r['per_client_median']:>7}/s  aggregate "
+        f"{r['aggregate']:>8}/s  {r['seconds']:.2f}s  cores: {cpu_text(r['cpu'])}{flag}")
+    return r
+
+
+def flood_amarre(stack: Stack, label: str, k: int, n: int, cfg) -> dict:
+    rest = stack.rest[label]
+    sid = rest.create("flood")
+    conns = []
+    try:
+        for _ in range(k):
+            c = Conn(HOST, stack.port[label], f"/sessions/{sid}")
+            conns.append(c)
+            hello = c.next_text()
+            if b'"amarre.hello"' not in hello:
+                raise RuntimeError(f"first frame is not amarre.hello: {hello[:100]!r}")
+        c0 = conns[0]
+        c0.send_text(b'{"type":"ready"}')  # the agent is up and echoing
+        while b'"type":"ready"' not in c0.next_text():
+            pass
+        for c in conns[1:]:
+            while b'"type":"ready"' not in c.next_text():
+                pass
+        wait_quiet()
+        meter = stack.meter()
+        t0 = now()
+        c0.send_text(b'{"flood":%d,"size":200}' % n)
+        times = drain_many(conns, n, t0 + cfg.flood_deadline, t0)
+        elapsed = now() - t0
+        return flood_result(f"amarre-{label}", k, n, conns, times, elapsed, meter)
+    finally:
+        for c in conns:
+            c.close()
+        rest.delete(sid)
+        stack.idle()
+
+
+def flood_wsd(stack: Stack, direct: bool, k: int, n: int, cfg) -> dict:
+    conns = []
+    try:
+        for _ in range(k):
+            if direct:
+                conns.append(Conn(HOST, stack.wsd_flood_port, "/"))
+            else:
+                conns.append(Conn(HOST, stack.port["on"], "/wsd/flood"))
+        for c in conns:  # one agent per connection: wait until each is up
+            c.send_text(b'{"type":"ready"}')
+        for c in conns:
+            while b'"type":"ready"' not in c.next_text():
+                pass
+        wait_quiet()
+        meter = stack.meter()
+        t0 = now()
+        trigger = b'{"flood":%d,"size":200}' % n
+        for c in conns:
+            c.send_text(trigger)
+        times = drain_many(conns, n, t0 + cfg.flood_deadline, t0)
+        elapsed = now() - t0
+        return flood_result("wsd-direct" if direct else "wsd-nginx", k, n, conns, times, elapsed, meter,
+                            {"agents": k})
+    finally:
+        for c in conns:
+            c.close()
+        stack.idle()
+
+
+def bench_flood(stack: Stack, cfg) -> dict:
+    """Each client count runs in rounds; a round measures every target once, in an order
+    that rotates between rounds. The best round of each target is reported (other load on
+    a shared machine only ever slows a run down); every round is kept in `rounds`."""
+    out = {}
+    n = cfg.flood_records
+    for k in cfg.flood_clients:
+        runs = {"amarre-on": lambda: flood_amarre(stack, "on", k, n, cfg),
+                "wsd-nginx": lambda: flood_wsd(stack, False, k, n, cfg),
+                "amarre-off": lambda: flood_amarre(stack, "off", k, n, cfg)}
+        if k == 1:
+            runs["wsd-direct"] = lambda: flood_wsd(stack, True, 1, n, cfg)
+        names = list(runs)
+        got = {name: [] for name in names}
+        for r in range(cfg.flood_rounds.get(k, 1)):
+            order = names[r % len(names):] + names[:r % len(names)]
+            for name in order:
+                try:
+                    got[name].append(runs[name]())
+                except Exception as e:  # a failed measure is reported, the run goes on
+                    say(f"  flood {name} x{k} FAILED: {e!r}")
+                    got[name].append({"label": TARGET_LABEL[name], "clients": k, "error": repr(e)})
+        for name in names:
+            ok = [x for x in got[name] if "per_client_median" in x]
+            if ok:
+                best = dict(max(ok, key=lambda x: (x["complete"], x["per_client_median"])))
+            else:
+                best = dict(got[name][-1])
+            best["rounds"] = [x.get("per_client_median") for x in got[name]]
+            out[f"{name}/{k}"] = best
+    return out
+
+
+# --- control plane (wrk) -----------------------------------------------------------
+
+
+def wrk(stack: Stack, url: str, script: str, seconds: float, connections: int) -> dict:
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
+           "-s", str(stack.repo / "bench/wrk" / script), url]
+    wait_quiet()
+    meter = stack.meter()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
+    cpu = meter.stop()
+    line = next((l for l in p.stdout.splitlines() if l.startswith("BENCH_JSON ")), None)
+    if p.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({p.returncode}): {p.stdout[-500:]} {p.stderr[-500:]}")
+    r = json.loads(line[len("BENCH_JSON "):])
+    r["rps"] = round(r["requests"] / (r["duration_us"] / 1e6))
+    r["p50_ms"] = round(r.pop("p50_us") / 1000, 3)
+    r["p99_ms"] = round(r.pop("p99_us") / 1000, 3)
+    r["connections"] = connections
+    r["cpu"] = cpu
+    return r
+
+
+def bench_control(stack: Stack, cfg) -> dict:
+    rest = stack.rest["on"]
+    sids = [rest.create("echo") for _ in range(cfg.control_sessions)]
+    out = {}
+    try:
+        status, body = rest.call("GET", "/sessions")
+        (stack.state / "static/sessions.json").write_bytes(body)
+        base = f"http://{HOST}:{stack.port['on']}"
+        static_status, static_body = rest.call("GET", "/bench-static/sessions.json")
+        if static_status != 200 or len(static_body) != len(body):
+            raise RuntimeError(f"static peer: {static_status}, {len(static_body)} bytes vs {len(body)}")
+        runs = [("GET /sessions", f"{base}/sessions", "get.lua", cfg.wrk_connections),
+                ("nginx static (same size)", f"{base}/bench-static/sessions.json", "get.lua", cfg.wrk_connections),
+                ("GET /healthz", f"{base}/healthz", "get.lua", cfg.wrk_connections),
+                ("POST+DELETE /sessions", f"{base}/sessions", "create_delete.lua", 2)]
+        for name, url, script, conns in runs:
+            r = wrk(stack, url, script, cfg.wrk_seconds, conns)
+            if name == "GET /sessions":
+                r["body_bytes"] = len(body)
+            if script == "create_delete.lua":
+                r["pairs_per_s"] = round(r["rps"] / 2)
+            out[name] = r
+            say(f"  wrk {name:26s} {r['rps']:>7} req/s  p99 {r['p99_ms']:.2f} ms  "
+                f"non-2xx {r['non2xx']}  errors {r['errors']}  cores: {cpu_text(r['cpu'])}")
+            stack.idle()
+    finally:
+        rest.delete_all()
+        stack.idle()
+    return out
+
+
+# --- memory -------------------------------------------------------------------------
+
+
+def bench_memory(stack: Stack, cfg) -> dict:
+    rest = stack.rest["on"]
+    pids = stack.server_pids("on")
+
+    def snapshot():
+        stack.idle()
+        time.sleep(0.5)
+        return {"amarre-host": rss_bytes(pids[0]), "amarre-api": rss_bytes(pids[1])}
+
+    base = snapshot()
+    sids = []
+    conns = []
+    try:
+        for _ in range(cfg.mem_sessions):
+            sids.append(rest.create("echo"))
+        with_sessions = snapshot()
+        agents = children(pids[0])
+        for sid in sids:
+            for _ in range(cfg.mem_clients):
+                c = Conn(HOST, stack.port["on"], f"/sessions/{sid}")
+                conns.append(c)
+                c.next_text()  # hello
+        summary = rest.json("GET", f"/sessions/{sids[0]}")
+        with_clients = snapshot()
+        nginx_rss = sum(rss_bytes(p) for p in stack.nginx_workers())
+    finally:
+        for c in conns:
+            c.close()
+        for sid in sids:
+            rest.delete(sid)
+        rest.delete_all()
+    total = lambda s: s["amarre-host"] + s["amarre-api"]  # noqa: E731
+    n_clients = len(conns)
+    r = {
+        "sessions": cfg.mem_sessions, "clients_per_session": cfg.mem_clients, "clients": n_clients,
+        "agents_seen": len(agents), "clients_reported_by_host": summary.get("clients"),
+        "rss_0": base, "rss_sessions": with_sessions, "rss_clients": with_clients,
+        "nginx_worker_rss_with_clients": nginx_rss,
+        "bytes_per_session": round((total(with_sessions) - total(base)) / cfg.mem_sessions),
+        "bytes_per_client": round((total(with_clients) - total(with_sessions)) / max(1, n_clients)),
+    }
+    say(f"  memory: 0 sessions {total(base) / 2**20:.1f} MiB, {cfg.mem_sessions} sessions "
+        f"{total(with_sessions) / 2**20:.1f} MiB, +{n_clients} clients {total(with_clients) / 2**20:.1f} MiB; "
+        f"{r['bytes_per_session'] / 1024:.1f} KiB/session, {r['bytes_per_client'] / 1024:.2f} KiB/client")
+    return r
+
+
+# --- start-up and replay -------------------------------------------------------------
+
+
+def bench_startup(stack: Stack, cfg) -> dict:
+    """POST /sessions, WebSocket handshake (+ amarre.hello), one JSON line to the echo agent
+    and its answer back; then DELETE (not timed). Peer: websocketd spawns its agent per
+    connection, so connect + first echo is its whole start-up."""
+    rest = stack.rest["on"]
+    amarre, wsd = [], []
+    parts = {"post": [], "connect": [], "first_echo": []}
+    for i in range(cfg.startup_count):
+        t0 = now()
+        sid = rest.create("echo")
+        t1 = now()
+        c = Conn(HOST, stack.port["on"], f"/sessions/{sid}")
+        c.next_text()  # hello
+        t2 = now()
+        c.send_text(echo_payload(i))
+        while ECHO_MARK not in c.next_text():
+            pass
+        t3 = now()
+        amarre.append((t3 - t0) * 1000)
+        parts["post"].append((t1 - t0) * 1000)
+        parts["connect"].append((t2 - t1) * 1000)
+        parts["first_echo"].append((t3 - t2) * 1000)
+        c.close()
+        rest.delete(sid)
+        t0 = now()
+        c = Conn(HOST, stack.port["on"], "/wsd/echo")
+        c.send_text(echo_payload(i))
+        c.next_text()
+        wsd.append((now() - t0) * 1000)
+        c.close()
+    rest.delete_all()
+    stack.idle()
+    r = {"n": cfg.startup_count,
+         "amarre": {"p50_ms": round(pct(amarre, 50), 3), "p99_ms": round(pct(amarre, 99), 3)},
+         "amarre_parts_p50_ms": {k: round(pct(v, 50), 3) for k, v in parts.items()},
+         "wsd-nginx": {"p50_ms": round(pct(wsd, 50), 3), "p99_ms": round(pct(wsd, 99), 3)}}
+    say(f"  start-up: amarre p50 {r['amarre']['p50_ms']:.2f} ms p99 {r['amarre']['p99_ms']:.2f} ms "
+        f"(p50 of parts: {r['amarre_parts_p50_ms']}); websocketd connect+spawn p50 {r['wsd-nginx']['p50_ms']:.2f} ms")
+    return r
+
+
+def bench_replay(stack: Stack, cfg) -> dict:
+    rest = stack.rest["on"]
+    n = cfg.replay_records
+    sid = rest.create("flood")
+    try:
+        c = Conn(HOST, stack.port["on"], f"/sessions/{sid}")
+        c.next_text()
+        t0 = now()
+        c.send_text(b'{"flood":%d,"size":200}' % n)
+        times = drain_many([c], n, t0 + cfg.flood_deadline, t0)
+        live = times[0]
+        c.close()
+        if live is None:
+            raise RuntimeError(f"live flood of {n} records incomplete ({c.count})")
+        stack.idle()
+        time.sleep(0.5)  # the store commits at least every 50 ms
+        last_seq = rest.json("GET", f"/sessions/{sid}").get("lastSeq")
+        meter = stack.meter()
+        t0 = now()
+        c = Conn(HOST, stack.port["on"], f"/sessions/{sid}?since=0")
+        times = drain_many([c], n, t0 + cfg.flood_deadline, t0)
+        cpu = meter.stop()
+        c.close()
+        ok = times[0] is not None and c.last_n == b"%08d" % (n - 1)
+        r = {"records": n, "last_seq": last_seq, "complete": ok, "received": c.count,
+             "seconds": round(times[0], 3) if times[0] else None,
+             "records_per_s": round(n / times[0]) if times[0] else None,
+             "live_seconds": round(live, 3), "cpu": cpu}
+        say(f"  replay: {n} records in {r['seconds']} s ({r['records_per_s']}/s); live delivery took {live:.2f} s")
+        return r
+    finally:
+        rest.delete(sid)
+        stack.idle()
+
+
+# --- report -------------------------------------------------------------------------
+
+
+def machine_info(args) -> dict:
+    def run(cmd):
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            return (p.stdout + p.stderr).strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+
+    model = None
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) * 1024
+    swift = run(["swift", "--version"]) or ""
+    return {
+        "nproc": os.cpu_count(), "cpu_model": model, "kernel": platform.release(), "mem_bytes": mem,
+        "os": run(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"]),
+        "nginx": (run(["nginx", "-v"]) or "").replace("nginx version: ", ""),
+        "websocketd": run(["dpkg-query", "-W", "-f=${Version}", "websocketd"]),
+        "wrk": run(["dpkg-query", "-W", "-f=${Version}", "wrk"]),
+        "swift": next((l for l in swift.splitlines() if "Swift version" in l), swift[:80]),
+        "python": platform.python_version(),
+        "loadavg_at_start": os.getloadavg(),
+    }
+
+
+def fmt_rate(x):
+    return "-" if x is None else f"{x:,.0f}/s"
+
+
+def targets_table(res: dict) -> list[dict]:
+    rows = []
+
+    def add(measure, amarre, peer, ratio, target, cmp):
+        ok = None if ratio is None else (ratio <= target if cmp == "<=" else ratio >= target)
+        rows.append({"measure": measure, "amarre": amarre, "peer": peer,
+                     "ratio": None if ratio is None else round(ratio, 3),
+                     "target": f"{'≤' if cmp == '<=' else '≥'} {target:g}" if target is not None else "-",
+                     "ok": ok})
+
+    rtt = res.get("rtt", {})
+    if rtt:
+        w = rtt["wsd-nginx"]
+        for label in ("on", "off"):
+            a = rtt[f"amarre-{label}"]
+            add(f"round trip p50, store {label} (p99 {a['p99_ms']:.3f} vs {w['p99_ms']:.3f} ms)",
+                f"{a['p50_ms']:.3f} ms", f"websocketd via nginx {w['p50_ms']:.3f} ms",
+                a["p50_ms"] / w["p50_ms"], 1, "<=")
+        add("round trip p50, store on / off", f"{rtt['amarre-on']['p50_ms']:.3f} ms",
+            f"store off {rtt['amarre-off']['p50_ms']:.3f} ms",
+            rtt["amarre-on"]["p50_ms"] / rtt["amarre-off"]["p50_ms"], 1.2, "<=")
+    pipe = res.get("pipelined", {})
+    if pipe:
+        w = pipe["wsd-nginx"]["records_per_s"]
+        for label in ("on", "off"):
+            a = pipe[f"amarre-{label}"]["records_per_s"]
+            add(f"pipelined (32 in flight), store {label}", fmt_rate(a), f"websocketd via nginx {fmt_rate(w)}",
+                a / w, 1, ">=")
+        add("pipelined, store off / on", fmt_rate(pipe["amarre-on"]["records_per_s"]),
+            f"store off {fmt_rate(pipe['amarre-off']['records_per_s'])}",
+            pipe["amarre-off"]["records_per_s"] / pipe["amarre-on"]["records_per_s"], 1.2, "<=")
+    flood = res.get("flood", {})
+    for k in sorted({v["clients"] for v in flood.values()}):
+        w = flood.get(f"wsd-nginx/{k}", {})
+        for label in ("on", "off"):
+            a = flood.get(f"amarre-{label}/{k}", {})
+            if "per_client_median" not in a or "per_client_median" not in w:
+                add(f"flood to {k} client(s), store {label}", a.get("error", "-"), w.get("error", "-"), None, 1, ">=")
+                continue
+            inc = "" if a["complete"] else " (incomplete)"
+            add(f"flood {a['records']:,} recs to {k} client(s), store {label}: per client (aggregate)",
+                f"{fmt_rate(a['per_client_median'])} ({fmt_rate(a['aggregate'])}){inc}",
+                f"websocketd via nginx, {k} agent(s): {fmt_rate(w['per_client_median'])} ({fmt_rate(w['aggregate'])})",
+                a["per_client_median"] / w["per_client_median"], 1, ">=")
+        on, off = flood.get(f"amarre-on/{k}", {}), flood.get(f"amarre-off/{k}", {})
+        if "per_client_median" in on and "per_client_median" in off:
+            add(f"flood to {k} client(s), store off / on", fmt_rate(on["per_client_median"]),
+                f"store off {fmt_rate(off['per_client_median'])}",
+                off["per_client_median"] / on["per_client_median"], 1.2, "<=")
+    ctl = res.get("control", {})
+    if ctl:
+        s, st = ctl["GET /sessions"], ctl["nginx static (same size)"]
+        add(f"GET /sessions ({s['body_bytes']} B body): req/s (p99)", f"{s['rps']:,} ({s['p99_ms']:.2f} ms)",
+            f"nginx static {st['rps']:,} ({st['p99_ms']:.2f} ms)", s["rps"] / st["rps"], 0.5, ">=")
+        h = ctl["GET /healthz"]
+        add("GET /healthz: req/s (p99)", f"{h['rps']:,} ({h['p99_ms']:.2f} ms)", "-", None, None, ">=")
+        cd = ctl["POST+DELETE /sessions"]
+        add("POST+DELETE pairs/s (p99 per request)", f"{cd['pairs_per_s']:,} ({cd['p99_ms']:.2f} ms)", "-",
+            None, None, ">=")
+    mem = res.get("memory")
+    if mem:
+        add(f"memory per idle session ({mem['sessions']} sessions)", f"{mem['bytes_per_session'] / 1024:.1f} KiB",
+            "target 96 KiB", mem["bytes_per_session"] / (96 * 1024), 1, "<=")
+        add(f"memory per idle client ({mem['clients']} clients)", f"{mem['bytes_per_client'] / 1024:.2f} KiB",
+            "target 8 KiB", mem["bytes_per_client"] / (8 * 1024), 1, "<=")
+    su = res.get("startup")
+    if su:
+        parts = su.get("amarre_parts_p50_ms", {})
+        add(f"start-up: POST to first echo, p50 (p99), {su['n']} sessions; p50 of POST / connect / echo: "
+            + " / ".join(f"{parts[k]:.2f}" for k in ("post", "connect", "first_echo") if k in parts) + " ms",
+            f"{su['amarre']['p50_ms']:.2f} ms ({su['amarre']['p99_ms']:.2f} ms)",
+            f"websocketd connect+spawn {su['wsd-nginx']['p50_ms']:.2f} ms ({su['wsd-nginx']['p99_ms']:.2f} ms)",
+            None, None, "<=")
+    rp = res.get("replay")
+    if rp:
+        add(f"replay since=0 of {rp['records']:,} records", f"{rp['seconds']} s ({fmt_rate(rp['records_per_s'])})",
+            f"live delivery of the same {rp['live_seconds']} s", None, None, "<=")
+    return rows
+
+
+def markdown(res: dict) -> str:
+    m = res["machine"]
+    lines = [
+        f"Machine: {m['nproc']} × {m['cpu_model']}, {m['os']}, kernel {m['kernel']}; nginx {m['nginx']}, "
+        f"websocketd {m['websocketd']}, wrk {m['wrk']}, {m['swift']}, Python {m['python']}; "
+        f"load at start {m['loadavg_at_start'][0]:.2f}. Run {res['started']} ({res['mode']}, {res['seconds']:.0f} s).",
+        "",
+        "| measure | amarre | peer | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in res["targets"]:
+        ok = {True: "yes", False: "**no**", None: "-"}[r["ok"]]
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        lines.append(f"| {r['measure']} | {r['amarre']} | {r['peer']} | {ratio} | {r['target']} | {ok} |")
+    cfg = res["config"]
+    lines += [
+        "",
+        f"Ratios compare measures interleaved in this run (this machine is shared: the CPU other processes "
+        f"used meanwhile is shown below). Throughputs are the best of {cfg['pipe_rounds']} rounds (pipelined) "
+        f"and of {', '.join(f'{v} for {k} client(s)' for k, v in cfg['flood_rounds'].items())} (flood). "
+        "Flood fan-out: amarre runs one agent whose records go to every client of the session; websocketd "
+        "runs one agent per connection (k clients = k agents each writing every record), so the per-client "
+        "rate is the comparable figure and websocketd's aggregate is k agents' work, not a fan-out. "
+        f"AMARRE_CLIENT_BUFFER_BYTES={cfg['client_buffer_bytes']} for every measure (the default 8 MiB drops a "
+        "single full-speed client of a 200,000-record flood with 1013).",
+    ]
+    rtt = res.get("rtt")
+    if rtt:
+        lines += ["", "Round trips and pipelining, all four paths:", "",
+                  "| path | RTT p50 | RTT p99 | RTT records/s | pipelined records/s | client CPU (RTT / pipelined) |",
+                  "|---|---|---|---|---|---|"]
+        for t in TARGET_LABEL:
+            r = rtt[t]
+            p = res.get("pipelined", {}).get(t, {})
+            lines.append(f"| {r['label']} | {r['p50_ms']:.3f} ms | {r['p99_ms']:.3f} ms | {r['records_per_s']:,} | "
+                         f"{p.get('records_per_s', 0):,} | {r['client_cpu']:.0%} / {p.get('client_cpu', 0):.0%} |")
+        others = [res[k]["phase_cpu"]["others"] for k in ("rtt", "pipelined") if "phase_cpu" in res.get(k, {})]
+        if others:
+            lines.append(f"\nCPU used by other processes on the machine meanwhile: "
+                         f"{' / '.join(f'{x:.2f}' for x in others)} cores (RTT / pipelined phase).")
+    flood = res.get("flood")
+    if flood:
+        lines += ["", "Flood (agent writes N records of 200 B; amarre: one agent fanned out to every client; "
+                  "websocketd: one agent per connection, each writing N):", "",
+                  "| path | clients | per client (median / min) | aggregate | seconds | complete | CPU (cores; others = not ours) |",
+                  "|---|---|---|---|---|---|---|"]
+        for key, r in flood.items():
+            if "error" in r:
+                lines.append(f"| {r['label']} | {r['clients']} | error: {r['error'][:80]} | | | | |")
+                continue
+            cpu = cpu_text(r["cpu"])
+            lines.append(f"| {r['label']} | {r['clients']} | {r['per_client_median']:,} / {r['per_client_min']:,} | "
+                         f"{r['aggregate']:,} | {r['seconds']} | {'yes' if r['complete'] else '**no**'} | {cpu} |")
+    return "\n".join(lines)
+
+
+def scan_logs(state: Path) -> dict:
+    out = {}
+    for name in ("amarre-host-on", "amarre-host-off", "amarre-api-on", "amarre-api-off"):
+        p = state / "log" / f"{name}.log"
+        if not p.exists():
+            continue
+        warn, err, samples = 0, 0, []
+        for line in p.read_text(errors="replace").splitlines():
+            # swift-log's default handler: "<timestamp> <level> <label>: <message>"
+            level = (line.split(" ", 2) + ["", ""])[1].lower()
+            if level in ("error", "critical"):
+                err += 1
+                if len(samples) < 5:
+                    samples.append(line[:300])
+            elif level == "warning":
+                warn += 1
+                if len(samples) < 5:
+                    samples.append(line[:300])
+        out[name] = {"warning_lines": warn, "error_lines": err, "samples": samples}
+    nginx_err = state / "on/log/nginx-error.log"
+    if nginx_err.exists():
+        lines = nginx_err.read_text(errors="replace").splitlines()
+        out["nginx-error.log"] = {"lines": len(lines), "samples": lines[:5]}
+    return out
+
+
+# --- main ---------------------------------------------------------------------------
+
+
+def config(quick: bool):
+    c = argparse.Namespace()
+    if quick:
+        c.rtt_count, c.rtt_warmup, c.rtt_rounds = 1000, 50, 2
+        c.pipe_count, c.window, c.pipe_rounds = 4000, 32, 2
+        c.flood_records, c.flood_clients, c.flood_deadline = 20_000, [1, 10], 20.0
+        c.flood_rounds = {1: 1, 10: 1}
+        c.wrk_seconds, c.wrk_connections, c.control_sessions = 1, 8, 10
+        c.mem_sessions, c.mem_clients = 20, 5
+        c.startup_count, c.replay_records = 10, 20_000
+    else:
+        c.rtt_count, c.rtt_warmup, c.rtt_rounds = 10_000, 200, 20
+        c.pipe_count, c.window, c.pipe_rounds = 20_000, 32, 4
+        c.flood_records, c.flood_clients, c.flood_deadline = 200_000, [1, 10, 50], 90.0
+        c.flood_rounds = {1: 3, 10: 2, 50: 1}
+        c.wrk_seconds, c.wrk_connections, c.control_sessions = 5, 8, 10
+        c.mem_sessions, c.mem_clients = 100, 10
+        c.startup_count, c.replay_records = 50, 100_000
+    c.deadline = 60.0
+    return c
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repo", type=Path, required=True)
+    ap.add_argument("--bin-dir", required=True)
+    ap.add_argument("--state-dir", type=Path, required=True)
+    ap.add_argument("--marker", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="", help="comma-separated subset: memory,rtt,pipelined,flood,startup,control,replay")
+    ap.add_argument("--client-buffer-bytes", type=int, default=256 << 20)
+    ap.add_argument("--max-sessions", type=int, default=400)
+    ap.add_argument("--results-dir", type=Path)
+    ap.add_argument("--update-readme", action="store_true")
+    args = ap.parse_args()
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, 65536)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 4096:
+        say("warning: ulimit -n is below 4096; the 1000-client memory measure may fail")
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+
+    cfg = config(args.quick)
+    only = {x for x in args.only.split(",") if x}
+    want_ = lambda name: not only or name in only  # noqa: E731
+    (args.state_dir / "log").mkdir(parents=True, exist_ok=True)
+    started = dt.datetime.now(dt.timezone.utc)
+    t_start = now()
+    res = {"started": started.strftime("%Y-%m-%dT%H:%M:%SZ"), "mode": "quick" if args.quick else "full",
+           "machine": machine_info(args), "config": vars(cfg) | {
+               "client_buffer_bytes": args.client_buffer_bytes, "max_sessions": args.max_sessions,
+               "nginx_changes": "worker_connections 8192, worker_rlimit_nofile 20000, peer locations, "
+                                "a second server for the store-off stack"}}
+    procs = Procs(args.state_dir, args.marker)
+    failed = []
+    try:
+        stack = Stack(args, procs)
+        say(f"starting nginx, 2 x (amarre-host + amarre-api), 2 x websocketd under {args.state_dir}")
+        stack.start()
+        res["ports"] = {"store_on": stack.port["on"], "store_off": stack.port["off"],
+                        "websocketd_echo": stack.wsd_echo_port, "websocketd_flood": stack.wsd_flood_port}
+        stack.idle()
+
+        def step(name, fn):
+            if not want_(name):
+                return
+            say(f"{name} ...")
+            try:
+                res[name] = fn()
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:
+                say(f"{name} FAILED: {e!r}")
+                res[name + "_error"] = repr(e)
+                failed.append(name)
+            procs.check()
+
+        step("memory", lambda: bench_memory(stack, cfg))
+        sessions = {}
+        if want_("rtt") or want_("pipelined"):
+            sessions = {label: stack.rest[label].create("echo") for label in ("on", "off")}
+        def metered(fn):
+            def run():
+                meter = stack.meter()
+                r = fn()
+                r["phase_cpu"] = meter.stop()
+                return r
+            return run
+        step("rtt", metered(lambda: bench_rtt(stack, sessions, cfg)))
+        step("pipelined", metered(lambda: bench_pipelined(stack, sessions, cfg)))
+        for label, sid in sessions.items():
+            stack.rest[label].delete(sid)
+        step("flood", lambda: bench_flood(stack, cfg))
+        step("startup", lambda: bench_startup(stack, cfg))
+        step("control", lambda: bench_control(stack, cfg))
+        step("replay", lambda: bench_replay(stack, cfg))
+        res["rss_end"] = {k: rss_bytes(stack.pids[k]) for k in ("host-on", "api-on", "host-off", "api-off")}
+        res["peak_rss_host"] = {}
+        for k in ("host-on", "host-off"):
+            with open(f"/proc/{stack.pids[k]}/status") as f:
+                res["peak_rss_host"][k] = next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM"))
+    finally:
+        # A second Ctrl-C or SIGTERM must not cut the clean-up short.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        say("stopping everything this run started")
+        procs.stop_all()
+    res["seconds"] = now() - t_start
+    res["server_logs"] = scan_logs(args.state_dir)
+    res["failed"] = failed
+    res["targets"] = targets_table(res)
+    table = markdown(res)
+    results_dir = args.results_dir or args.repo / "bench/results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    out = results_dir / (started.strftime("%Y-%m-%dT%H-%M-%SZ") + ("-quick" if args.quick else "") + ".json")
+    out.write_text(json.dumps(res, indent=2) + "\n")
+    print(table)
+    print(f"\nresults: {out}")
+    for name, info in res["server_logs"].items():
+        if info.get("error_lines") or info.get("warning_lines") or info.get("lines"):
+            print(f"server log {name}: {json.dumps(info)[:600]}")
+    if args.update_readme and not args.quick:
+        readme = args.repo / "bench/README.md"
+        text = readme.read_text()
+        a, b = "<!-- bench:latest -->", "<!-- /bench:latest -->"
+        if a in text and b in text:
+            head, rest_ = text.split(a, 1)
+            _, tail = rest_.split(b, 1)
+            readme.write_text(head + a + "\n" + table + "\n" + b + tail)
+            print(f"updated {readme}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        say("interrupted")
+        sys.exit(130)
