@@ -64,8 +64,8 @@ public struct APIHandler: Sendable {
             return try .json(status: 200, encoding: instances)
         case .listSessions:
             let answer = try ask(host, .listSessions)
-            guard case .sessions(let sessions) = answer else { throw unexpected(route, answer) }
-            return try .json(status: 200, encoding: sessions)
+            guard case .sessionsJSON(let sessions) = answer else { throw unexpected(route, answer) }
+            return .json(status: 200, bytes: sessions.bytes)
         case .createSession:
             let body: CreateSessionRequest
             do {
@@ -74,31 +74,29 @@ public struct APIHandler: Sendable {
                 throw APIError(error)
             }
             let answer = try ask(host, .createSession(body))
-            guard case .session(let summary) = answer else { throw unexpected(route, answer) }
-            return try .json(status: 201, encoding: summary)
+            guard case .sessionJSON(let summary) = answer else { throw unexpected(route, answer) }
+            return .json(status: 201, bytes: summary.bytes)
         case .getSession(let id):
             let answer = try ask(host, .getSession(id))
-            guard case .session(let summary) = answer else { throw unexpected(route, answer) }
-            return try .json(status: 200, encoding: summary)
+            guard case .sessionJSON(let summary) = answer else { throw unexpected(route, answer) }
+            return .json(status: 200, bytes: summary.bytes)
         case .deleteSession(let id):
             let answer = try ask(host, .deleteSession(id))
             guard case .deleted = answer else { throw unexpected(route, answer) }
             return .noContent
         case .restartSession(let id):
             let answer = try ask(host, .restartSession(id))
-            guard case .session(let summary) = answer else { throw unexpected(route, answer) }
-            return try .json(status: 200, encoding: summary)
+            guard case .sessionJSON(let summary) = answer else { throw unexpected(route, answer) }
+            return .json(status: 200, bytes: summary.bytes)
         case .sessionEvents(let id, let query):
             guard let events else {
                 throw APIError(AmarreError(.notFound, detail: "history is off (AMARRE_DURABLE=0)"))
             }
             // The host says whether the session exists; the page comes from the store.
             let answer = try ask(host, .getSession(id))
-            guard case .session = answer else { throw unexpected(route, answer) }
+            guard case .sessionJSON = answer else { throw unexpected(route, answer) }
             do {
-                return HTTPResponse(
-                    status: 200, headers: [.init("Content-Type", "application/json")],
-                    body: try events.eventsJSON(id, query: query))
+                return .json(status: 200, bytes: try events.eventsJSON(id, query: query))
             } catch let error as AmarreError {
                 throw APIError(error)
             } catch {

@@ -27,6 +27,11 @@ public struct HTTPResponse: Sendable, Equatable {
         HTTPResponse(status: status, headers: [Header("Content-Type", "application/json")], body: Array(text.utf8))
     }
 
+    /// A JSON answer from JSON bytes written elsewhere (the host's summaries, the store's pages).
+    public static func json(status: Int, bytes: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [Header("Content-Type", "application/json")], body: bytes)
+    }
+
     /// A JSON answer from a value; synthesized `Codable` omits absent optionals.
     static func json(status: Int, encoding value: some Encodable) throws(APIError) -> HTTPResponse {
         let encoder = JSONEncoder()

@@ -84,10 +84,15 @@ public enum ControlRequest: Sendable, Codable, Equatable {
 public enum ControlResponse: Sendable, Codable, Equatable {
     case health(HostHealth)
     case instances([InstanceInfo])
-    case sessions([SessionSummary])
-    case session(SessionSummary)
+    /// The summaries of `listSessions`, as the JSON array the REST answer carries.
+    case sessionsJSON(SummaryJSON)
+    /// One summary, as the JSON object the REST answer carries.
+    case sessionJSON(SummaryJSON)
     case deleted
     case failure(AmarreError)
+
+    public static func sessions(_ summaries: [SessionSummary]) -> ControlResponse { .sessionsJSON(SummaryJSON(summaries)) }
+    public static func session(_ summary: SessionSummary) -> ControlResponse { .sessionJSON(SummaryJSON(summary)) }
 }
 
 public enum ControlProtocol {
@@ -96,13 +101,48 @@ public enum ControlProtocol {
     /// Protocol version reported by `/healthz` and `amarre.hello`.
     public static let version = "2.4.0"
 
+    /// One message as a line. Summaries and the frequent argument-less requests are written
+    /// by hand: they are the control plane's hot path.
     public static func encode(_ value: some Encodable) throws -> [UInt8] {
-        var bytes = Array(try JSONEncoder().encode(value))
+        var bytes: [UInt8]
+        switch value {
+        case let response as ControlResponse:
+            switch response {
+            case .sessionsJSON(let json): bytes = Array(sessionsPrefix) + json.bytes + [UInt8(ascii: "}")]
+            case .sessionJSON(let json): bytes = Array(sessionPrefix) + json.bytes + [UInt8(ascii: "}")]
+            default: bytes = Array(try JSONEncoder().encode(value))
+            }
+        case let request as ControlRequest:
+            switch request {
+            case .listSessions: bytes = Array(listSessionsLine)
+            case .health: bytes = Array(healthLine)
+            default: bytes = Array(try JSONEncoder().encode(value))
+            }
+        default:
+            bytes = Array(try JSONEncoder().encode(value))
+        }
         bytes.append(0x0A)
         return bytes
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from line: some Collection<UInt8>) throws -> T {
-        try JSONDecoder().decode(type, from: Data(line))
+        if type == ControlResponse.self {
+            let bytes = Array(line)
+            for (prefix, make) in [
+                (sessionsPrefix, ControlResponse.sessionsJSON), (sessionPrefix, ControlResponse.sessionJSON),
+            ] where bytes.starts(with: prefix) && bytes.last == UInt8(ascii: "}") {
+                // The host wrote the summaries between the prefix and the closing brace.
+                return make(SummaryJSON(raw: Array(bytes[prefix.count..<(bytes.count - 1)]))) as! T  // T is ControlResponse
+            }
+        } else if type == ControlRequest.self {
+            if line.elementsEqual(listSessionsLine) { return ControlRequest.listSessions as! T }  // T is ControlRequest
+            if line.elementsEqual(healthLine) { return ControlRequest.health as! T }  // T is ControlRequest
+        }
+        return try JSONDecoder().decode(type, from: Data(line))
     }
+
+    private static let sessionsPrefix = Array(#"{"sessionsJSON":"#.utf8)
+    private static let sessionPrefix = Array(#"{"sessionJSON":"#.utf8)
+    private static let listSessionsLine = Array(#"{"listSessions":{}}"#.utf8)
+    private static let healthLine = Array(#"{"health":{}}"#.utf8)
 }

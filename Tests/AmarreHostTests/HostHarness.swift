@@ -79,21 +79,21 @@ struct HostHarness: Sendable {
     /// Creates a session and returns its summary; records an issue when creation fails.
     func create(_ request: CreateSessionRequest = CreateSessionRequest()) async throws -> SessionSummary {
         let response = try await handle(.createSession(request))
-        guard case .session(let summary) = response else {
+        guard case .sessionJSON(let summary) = response else {
             Issue.record("create failed: \(response)")
             throw TimedOut(what: "a session")
         }
-        return summary
+        return try summary.decode(SessionSummary.self)
     }
 
     func summary(_ id: SessionID) async throws -> SessionSummary? {
-        if case .session(let s) = try await handle(.getSession(id)) { return s }
+        if case .sessionJSON(let s) = try await handle(.getSession(id)) { return try s.decode(SessionSummary.self) }
         return nil
     }
 
     func listedIDs() async throws -> [SessionID] {
-        guard case .sessions(let list) = try await handle(.listSessions) else { return [] }
-        return list.map(\.id)
+        guard case .sessionsJSON(let list) = try await handle(.listSessions) else { return [] }
+        return try list.decode([SessionSummary].self).map(\.id)
     }
 
     /// `stopAll()`, waiting at most `within` for its future.

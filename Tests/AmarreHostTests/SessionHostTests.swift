@@ -98,10 +98,11 @@ struct SessionHostTests {
             let s = try await h.create(CreateSessionRequest(name: "n", cwd: h.dir, env: ["T": h.dir]))
             let crashed = try await h.waitFor(s.id, "the crash") { $0.status == .crashed }
             #expect(crashed.exitCode == 3)
-            guard case .session(let restarted) = try await h.handle(.restartSession(s.id)) else {
+            guard case .sessionJSON(let json) = try await h.handle(.restartSession(s.id)) else {
                 Issue.record("restart failed")
                 return
             }
+            let restarted = try json.decode(SessionSummary.self)
             #expect(restarted.id == s.id)
             #expect(restarted.status == .running)
             #expect(restarted.exitCode == nil && restarted.signal == nil)
