@@ -9,17 +9,24 @@ public struct APIHandler: Sendable {
     public var logger: Logger
     /// History for `GET /sessions/<id>/events`; nil when sessions are not durable.
     public var events: (any EventSource)?
+    /// `GET /sessions` for a few milliseconds (`AMARRE_LIST_CACHE_MS`).
+    public var listCache: SessionListCache
 
-    public init(originPolicy: OriginPolicy, logger: Logger, events: (any EventSource)? = nil) {
+    public init(
+        originPolicy: OriginPolicy, logger: Logger, events: (any EventSource)? = nil,
+        listCache: SessionListCache = SessionListCache(ttlMs: 0)
+    ) {
         self.originPolicy = originPolicy
         self.logger = logger
         self.events = events
+        self.listCache = listCache
     }
 
     public init(configuration: AmarreConfiguration, logger: Logger) {
         self.init(
             originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins), logger: logger,
-            events: configuration.durable ? StoreEventSource(path: configuration.databasePath) : nil)
+            events: configuration.durable ? StoreEventSource(path: configuration.databasePath) : nil,
+            listCache: SessionListCache(ttlMs: configuration.listCacheMs))
     }
 
     /// The answer to `request`; never fails: every error is turned into its HTTP answer here.
@@ -55,6 +62,17 @@ public struct APIHandler: Sendable {
     }
 
     private func perform(_ route: Route, request: HTTPRequest, host: some ControlChannel) throws(APIError) -> HTTPResponse {
+        defer {
+            // Whatever the outcome, a change may have reached the host: the list is asked anew.
+            switch route {
+            case .createSession, .deleteSession, .restartSession: listCache.invalidate()
+            default: break
+            }
+        }
+        return try respond(route, request: request, host: host)
+    }
+
+    private func respond(_ route: Route, request: HTTPRequest, host: some ControlChannel) throws(APIError) -> HTTPResponse {
         switch route {
         case .health:
             return health(host: host)
@@ -63,9 +81,12 @@ public struct APIHandler: Sendable {
             guard case .instances(let instances) = answer else { throw unexpected(route, answer) }
             return try .json(status: 200, encoding: instances)
         case .listSessions:
-            let answer = try ask(host, .listSessions)
-            guard case .sessionsJSON(let sessions) = answer else { throw unexpected(route, answer) }
-            return .json(status: 200, bytes: sessions.bytes)
+            let list = try listCache.list { () throws(APIError) -> [UInt8] in
+                let answer = try ask(host, .listSessions)
+                guard case .sessionsJSON(let sessions) = answer else { throw unexpected(route, answer) }
+                return sessions.bytes
+            }
+            return .json(status: 200, bytes: list)
         case .createSession:
             let body: CreateSessionRequest
             do {

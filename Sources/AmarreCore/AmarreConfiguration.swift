@@ -47,6 +47,9 @@ public struct AmarreConfiguration: Sendable, Equatable {
     /// `AMARRE_RESTART_BACKOFF_MS`: first delay before an automatic restart; doubles per
     /// attempt, at most 30 s (default 1000).
     public var restartBackoffMs: Int = 1000
+    /// `AMARRE_LIST_CACHE_MS`: how long amarre-api may answer `GET /sessions` from its last
+    /// copy (default 50; 0: always ask the host). Changes made through the API clear it.
+    public var listCacheMs: Int = 50
     /// `AMARRE_DEMO_AGENT_BIN`: the demo agent (default: `amarre-demo-agent` beside the host binary).
     public var demoAgentBin: String?
     /// `PI_BIN`, `CLAUDE_BIN`: agent binaries (default `pi`, `claude` on `PATH`).
@@ -136,6 +139,7 @@ extension AmarreConfiguration {
         config.retainBytes = try positive("AMARRE_RETAIN_BYTES", config.retainBytes)
         config.commitIntervalMs = try positive("AMARRE_COMMIT_INTERVAL_MS", config.commitIntervalMs)
         config.restartBackoffMs = try positive("AMARRE_RESTART_BACKOFF_MS", config.restartBackoffMs)
+        config.listCacheMs = try positive("AMARRE_LIST_CACHE_MS", config.listCacheMs, allowZero: true)
         if let durable = value("AMARRE_DURABLE") {
             switch durable.lowercased() {
             case "1", "true", "yes", "on": config.durable = true

@@ -154,11 +154,11 @@ struct FastCGIServerTests {
     @Test("a kept host connection that the host closed is reopened once, transparently")
     func reconnects() throws {
         let harness = try Harness(threads: 1)
-        let host = try harness.fakeHost(closeAfterAnswer: true) { _ in .sessions([Fixtures.summary]) }
+        let host = try harness.fakeHost(closeAfterAnswer: true) { _ in .session(Fixtures.summary) }
         defer { host.stop() }
 
         for _ in 0..<3 {
-            #expect(try harness.request("GET", "/sessions").status == 200)
+            #expect(try harness.request("GET", "/sessions/\(Fixtures.summary.id)").status == 200)
         }
         #expect(host.connections == 3)
         #expect(host.requests.count == 3)
