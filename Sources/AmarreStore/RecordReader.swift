@@ -22,16 +22,11 @@ public final class RecordReader: Sendable {
     /// `seq < before` (still ascending), as one JSON array text.
     public func eventsJSON(_ session: SessionID, after: Int64?, before: Int64?, limit: Int) throws -> [UInt8] {
         let limit = max(1, min(limit, RecordReader.maxPageSize))
-        let rows: [Data] = try pool.read { db in
+        let rows: [[UInt8]] = try pool.read { db in
             if let before {
-                let newestFirst = try Data.fetchAll(
-                    db, sql: "SELECT data FROM record WHERE session_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-                    arguments: [session.rawValue, before, limit])
-                return newestFirst.reversed()
+                return try RecordStore.backward(db, session, before: before, limit: limit).map(\.bytes)
             }
-            return try Data.fetchAll(
-                db, sql: "SELECT data FROM record WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                arguments: [session.rawValue, after ?? 0, limit])
+            return try RecordStore.forward(db, session, after: after ?? 0, upTo: .max, limit: limit).map(\.bytes)
         }
         var out: [UInt8] = [UInt8(ascii: "[")]
         out.reserveCapacity(rows.reduce(2) { $0 + $1.count + 1 })

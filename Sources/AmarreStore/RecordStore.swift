@@ -47,7 +47,11 @@ public final class RecordStore: Sendable {
         self.logger = logger
         let counts = try pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT session_id, COUNT(*) AS n, SUM(LENGTH(data)) AS b, MIN(seq) AS f FROM record GROUP BY session_id")
+                db,
+                sql: """
+                    SELECT session_id, SUM(last_seq - first_seq + 1) AS n, SUM(LENGTH(data)) AS b, MIN(first_seq) AS f
+                    FROM chunk GROUP BY session_id
+                    """)
         }
         kept.withLock { k in
             for row in counts {
@@ -116,15 +120,15 @@ public final class RecordStore: Sendable {
             var touched = Set<SessionID>()
             try pool.write { db in
                 for id in work.deleted {
-                    try db.execute(sql: "DELETE FROM record WHERE session_id = ?", arguments: [id.rawValue])
+                    try db.execute(sql: "DELETE FROM chunk WHERE session_id = ?", arguments: [id.rawValue])
                     try db.execute(sql: "DELETE FROM session WHERE id = ?", arguments: [id.rawValue])
                 }
                 for s in work.sessions.values { try upsert(db, s) }
                 let insert = try db.cachedStatement(
-                    sql: "INSERT OR REPLACE INTO record (session_id, seq, data) VALUES (?, ?, ?)")
-                for (id, seq, data) in work.records {
-                    try insert.execute(arguments: [id.rawValue, seq, Data(data)])
-                    touched.insert(id)
+                    sql: "INSERT OR REPLACE INTO chunk (session_id, first_seq, last_seq, data) VALUES (?, ?, ?, ?)")
+                for chunk in Chunk.build(work.records) {
+                    try insert.execute(arguments: [chunk.session.rawValue, chunk.first, chunk.last, chunk.data])
+                    touched.insert(chunk.session)
                 }
                 try applyRetention(db, sessions: touched, records: work.records)
             }
@@ -173,19 +177,55 @@ public final class RecordStore: Sendable {
             }
         }
         for (id, e) in over {
-            // Walk from the oldest record, summing sizes, until the rest fits both caps.
+            // Drop whole chunks from the oldest; trim the chunk that straddles the cut.
             var count = e.count
             var bytes = e.bytes
             var cut: Int64 = e.first
-            let rows = try Row.fetchCursor(
-                db, sql: "SELECT seq, LENGTH(data) AS len FROM record WHERE session_id = ? ORDER BY seq",
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT first_seq, last_seq, LENGTH(data) AS len FROM chunk WHERE session_id = ? ORDER BY first_seq",
                 arguments: [id.rawValue])
-            while count > retention.records || bytes > retention.bytes, let row = try rows.next() {
-                count -= 1
-                bytes -= row["len"] as Int
-                cut = (row["seq"] as Int64) + 1
+            var trimmed: (oldFirst: Int64, newFirst: Int64, data: Data)?
+            for row in rows where count > retention.records || bytes > retention.bytes {
+                let first: Int64 = row["first_seq"]
+                let last: Int64 = row["last_seq"]
+                let n = Int(last - first + 1)
+                let len: Int = row["len"]
+                if count - n > retention.records || bytes - len > retention.bytes {
+                    count -= n
+                    bytes -= len
+                    cut = last + 1
+                    continue
+                }
+                // This chunk holds the oldest records to keep: drop its oldest records only.
+                guard let data = try Data.fetchOne(
+                    db, sql: "SELECT data FROM chunk WHERE session_id = ? AND first_seq = ?", arguments: [id.rawValue, first])
+                else { break }
+                var records = Chunk.records(first: first, data: data)[...]
+                bytes -= len
+                while !records.isEmpty,
+                      count > retention.records
+                        || bytes + records.reduce(records.count - 1, { $0 + $1.bytes.count }) > retention.bytes
+                {
+                    records.removeFirst()
+                    count -= 1
+                }
+                guard let newFirst = records.first?.seq else {
+                    cut = last + 1  // nothing of this chunk fits: it goes whole
+                    break
+                }
+                let kept = Data(records.map { Data($0.bytes) }.joined(separator: Data([0x0A])))
+                bytes += kept.count
+                cut = newFirst
+                trimmed = (first, newFirst, kept)
+                break
             }
-            try db.execute(sql: "DELETE FROM record WHERE session_id = ? AND seq < ?", arguments: [id.rawValue, cut])
+            try db.execute(sql: "DELETE FROM chunk WHERE session_id = ? AND last_seq < ?", arguments: [id.rawValue, cut])
+            if let t = trimmed, t.newFirst != t.oldFirst {
+                try db.execute(
+                    sql: "UPDATE chunk SET first_seq = ?, data = ? WHERE session_id = ? AND first_seq = ?",
+                    arguments: [t.newFirst, t.data, id.rawValue, t.oldFirst])
+            }
             try db.execute(sql: "UPDATE session SET first_seq = ? WHERE id = ?", arguments: [cut, id.rawValue])
             kept.withLock { k in k[id] = (count, bytes, cut) }
         }
@@ -203,7 +243,7 @@ public final class RecordStore: Sendable {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT s.*, (SELECT MAX(seq) FROM record r WHERE r.session_id = s.id) AS last_seq
+                SELECT s.*, (SELECT MAX(last_seq) FROM chunk c WHERE c.session_id = s.id) AS last_seq
                 FROM session s ORDER BY position
                 """)
         return rows.compactMap { row -> StoredSession? in
@@ -237,10 +277,46 @@ public final class RecordStore: Sendable {
 
     static func page(_ db: Database, _ session: SessionID, after: Int64, upTo: Int64, limit: Int) throws -> RecordPage {
         let first = try Int64.fetchOne(db, sql: "SELECT first_seq FROM session WHERE id = ?", arguments: [session.rawValue]) ?? 1
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT seq, data FROM record WHERE session_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-            arguments: [session.rawValue, after, upTo, limit])
-        let records = rows.map { [UInt8]($0["data"] as Data) }
-        return RecordPage(records: records, lastSeq: rows.last.map { $0["seq"] as Int64 }, firstKeptSeq: first)
+        let records = try forward(db, session, after: after, upTo: upTo, limit: limit)
+        return RecordPage(records: records.map(\.bytes), lastSeq: records.last?.seq, firstKeptSeq: first)
+    }
+
+    /// Records with `after < seq <= upTo`, oldest first, at most `limit`.
+    static func forward(_ db: Database, _ session: SessionID, after: Int64, upTo: Int64, limit: Int) throws
+        -> [(seq: Int64, bytes: [UInt8])]
+    {
+        var out: [(seq: Int64, bytes: [UInt8])] = []
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT first_seq, data FROM chunk
+                WHERE session_id = ? AND last_seq > ? AND first_seq <= ? ORDER BY last_seq
+                """,
+            arguments: [session.rawValue, after, upTo])
+        while out.count < limit, let row = try rows.next() {
+            for r in Chunk.records(first: row["first_seq"], data: row["data"]) where r.seq > after && r.seq <= upTo {
+                out.append(r)
+                if out.count == limit { break }
+            }
+        }
+        return out
+    }
+
+    /// The newest `limit` records with `seq < before`, oldest first.
+    static func backward(_ db: Database, _ session: SessionID, before: Int64, limit: Int) throws
+        -> [(seq: Int64, bytes: [UInt8])]
+    {
+        var newestFirst: [(seq: Int64, bytes: [UInt8])] = []
+        let rows = try Row.fetchCursor(
+            db,
+            sql: "SELECT first_seq, data FROM chunk WHERE session_id = ? AND first_seq < ? ORDER BY first_seq DESC",
+            arguments: [session.rawValue, before])
+        while newestFirst.count < limit, let row = try rows.next() {
+            for r in Chunk.records(first: row["first_seq"], data: row["data"]).reversed() where r.seq < before {
+                newestFirst.append(r)
+                if newestFirst.count == limit { break }
+            }
+        }
+        return newestFirst.reversed()
     }
 }

@@ -31,6 +31,24 @@ enum StoreSchema {
                     ) WITHOUT ROWID;
                     """)
         }
+        m.registerMigration("v2: records in chunks") { db in
+            // One row per run of consecutive records of a session: their JSON texts joined by
+            // newlines. The writer then pays SQLite's per-row cost once per chunk, not per record.
+            try db.execute(
+                sql: """
+                    CREATE TABLE chunk (
+                        session_id TEXT NOT NULL,
+                        first_seq INTEGER NOT NULL,
+                        last_seq INTEGER NOT NULL,
+                        data BLOB NOT NULL
+                    );
+                    CREATE UNIQUE INDEX chunk_by_first ON chunk (session_id, first_seq);
+                    CREATE UNIQUE INDEX chunk_by_last ON chunk (session_id, last_seq);
+                    INSERT INTO chunk (session_id, first_seq, last_seq, data)
+                        SELECT session_id, seq, seq, data FROM record;
+                    DROP TABLE record;
+                    """)
+        }
         return m
     }
 }

@@ -136,3 +136,26 @@ private let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         #expect(row.exitCode == 3)
     }
 }
+
+@Suite struct ChunkedRetentionTests {
+    @Test(arguments: [1, 5, 50, 255, 256, 257, 300])
+    func retentionKeepsExactlyTheNewestRecordsAcrossChunks(cap: Int) async throws {
+        let store = try RecordStore(
+            path: temporaryDatabase(), retention: Retention(records: cap, bytes: 1 << 30), commitIntervalMs: 10, logger: quiet)
+        let id = SessionID.random()
+        store.save(session(id, position: 1))
+        // Two commits, so chunks of different sizes meet the cut.
+        for seq in 1...400 { store.append(id, seq: Int64(seq), data: record(Int64(seq))) }
+        store.flush()
+        for seq in 401...700 { store.append(id, seq: Int64(seq), data: record(Int64(seq))) }
+        store.flush()
+        let rows = try store.loadSessions()
+        #expect(rows[0].lastSeq == 700)
+        #expect(rows[0].firstSeq == Int64(700 - min(cap, 700) + 1))
+        let page = try await withCheckedThrowingContinuation { c in
+            store.replay(id, after: 0, upTo: 700, limit: 1000) { c.resume(with: $0) }
+        }
+        #expect(page.records.count == min(cap, 700))
+        #expect(page.records.last == record(700))
+    }
+}
