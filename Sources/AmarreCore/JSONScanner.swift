@@ -158,8 +158,26 @@ public struct JSONScanner {
             guard pos < end, base[pos] == UInt8(ascii: "\"") else { return false }
             var member = Member.other
             if topLevel {
-                var key = ""
-                guard string(capture: &key) else { return false }
+                // Keys are compared as raw bytes; only a key with escapes is decoded.
+                let keyStart = pos + 1
+                guard string(capture: nil) else { return false }
+                let raw = UnsafeRawBufferPointer(rebasing: base[keyStart..<(pos - 1)])
+                var key: String
+                if raw.contains(UInt8(ascii: "\\")) {
+                    let end = pos
+                    pos = keyStart - 1
+                    key = ""
+                    guard string(capture: &key) else { return false }
+                    pos = end
+                } else if raw.elementsEqual("type".utf8) {
+                    key = "type"
+                } else if raw.elementsEqual("id".utf8) {
+                    key = "id"
+                } else if raw.elementsEqual("method".utf8) {
+                    key = "method"
+                } else {
+                    key = raw.first == UInt8(ascii: "_") ? "_" : ""
+                }
                 switch key {
                 case "type": member = .type
                 case "id": member = .id

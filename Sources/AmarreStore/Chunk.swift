@@ -13,33 +13,28 @@ enum Chunk {
     /// Groups `records` (in publication order) into chunks of consecutive sequence numbers
     /// per session.
     static func build(_ records: [(SessionID, Int64, [UInt8])]) -> [(session: SessionID, first: Int64, last: Int64, data: Data)] {
-        var open: [SessionID: (first: Int64, last: Int64, count: Int, data: Data)] = [:]
-        var out: [(session: SessionID, first: Int64, last: Int64, data: Data)] = []
-        func close(_ id: SessionID) {
-            guard let c = open.removeValue(forKey: id) else { return }
-            out.append((id, c.first, c.last, c.data))
-        }
+        // Built in place: copying a chunk out of the dictionary to append to it would copy
+        // its bytes on every record.
+        var open: [SessionID: Int] = [:]  // index in `building`
+        var building: [(session: SessionID, first: Int64, last: Int64, count: Int, data: [UInt8])] = []
         for (id, seq, record) in records {
-            if let c = open[id],
-               c.last + 1 != seq || c.count >= maxRecords || c.data.count + record.count + 1 > maxBytes
-            {
-                close(id)
+            if let i = open[id] {
+                let c = building[i]
+                if c.last + 1 == seq, c.count < maxRecords, c.data.count + record.count + 1 <= maxBytes {
+                    building[i].data.append(0x0A)
+                    building[i].data.append(contentsOf: record)
+                    building[i].last = seq
+                    building[i].count += 1
+                    continue
+                }
             }
-            if var c = open[id] {
-                c.data.append(0x0A)
-                c.data.append(contentsOf: record)
-                c.last = seq
-                c.count += 1
-                open[id] = c
-            } else {
-                var data = Data()
-                data.reserveCapacity(min(maxBytes, max(record.count, 4096)))
-                data.append(contentsOf: record)
-                open[id] = (seq, seq, 1, data)
-            }
+            var data = [UInt8]()
+            data.reserveCapacity(min(maxBytes, max(record.count, 16 << 10)))
+            data.append(contentsOf: record)
+            open[id] = building.count
+            building.append((id, seq, seq, 1, data))
         }
-        for id in Array(open.keys) { close(id) }
-        return out
+        return building.map { ($0.session, $0.first, $0.last, Data($0.data)) }
     }
 
     /// The records of a stored chunk with their sequence numbers, in order.
