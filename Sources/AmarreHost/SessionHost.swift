@@ -149,6 +149,7 @@ public final class SessionHost {
         guard let session = sessions[id] else { throw .notFound }
         guard session.status != .running else { throw AmarreError(.alreadyRunning) }
         try session.start()
+        session.recordEvent("restarted", extra: #","by":"request""#)
         return session.summary
     }
 

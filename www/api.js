@@ -1,0 +1,101 @@
+// The one module that talks to the REST control plane. Every fetch of the client is here.
+//
+// Errors come back as ApiError with the server's code ("max_sessions_reached", ...) and a
+// sentence a user can read.
+
+export class ApiError extends Error {
+  constructor(status, code, detail, body) {
+    super(describe(status, code, detail, body));
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+    this.body = body;
+  }
+}
+
+function describe(status, code, detail, body) {
+  switch (code) {
+    case "max_sessions_reached":
+      return `Too many sessions are running${typeof body?.limit === "number" ? ` (the limit is ${body.limit})` : ""}. Delete one first.`;
+    case "unknown_instance":
+      return `There is no instance "${body?.instanceId ?? "?"}" on the server.`;
+    case "not_found":
+      return "This session no longer exists.";
+    case "already_running":
+      return "The session is already running.";
+    case "bad_request":
+      return `The server refused the request${detail ? `: ${detail}` : "."}`;
+    case "api_unavailable":
+      return "The amarre API is not running (nginx answered 502).";
+    case "network":
+      return "Cannot reach the server. Check the connection.";
+    default:
+      return `The server answered ${status}${code ? ` (${code})` : ""}${detail ? `: ${detail}` : ""}.`;
+  }
+}
+
+export class Api {
+  /** @param {{base?: string, fetchImpl?: typeof fetch}} options */
+  constructor({ base = "", fetchImpl = globalThis.fetch.bind(globalThis) } = {}) {
+    this.base = base;
+    this.fetchImpl = fetchImpl;
+  }
+
+  async request(method, path, body) {
+    const init = { method, headers: { Accept: "application/json" }, cache: "no-store" };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await this.fetchImpl(this.base + path, init);
+    } catch {
+      throw new ApiError(0, "network");
+    }
+    const text = await response.text();
+    let data = null;
+    if (text) {
+      try { data = JSON.parse(text); } catch { data = null; }
+    }
+    if (!response.ok) {
+      throw new ApiError(response.status, data?.error ?? null, data?.detail ?? null, data);
+    }
+    return data;
+  }
+
+  health() { return this.request("GET", "/healthz"); }
+  instances() { return this.request("GET", "/instances"); }
+  sessions() { return this.request("GET", "/sessions"); }
+  session(id) { return this.request("GET", `/sessions/${encodeURIComponent(id)}`); }
+
+  /** @param {{instanceId?: string, name?: string, cwd?: string}} fields (empty ones left out) */
+  createSession(fields) {
+    const body = {};
+    for (const [k, v] of Object.entries(fields)) {
+      if (typeof v === "string" && v.trim() !== "") body[k] = v.trim();
+    }
+    return this.request("POST", "/sessions", body);
+  }
+
+  deleteSession(id) { return this.request("DELETE", `/sessions/${encodeURIComponent(id)}`); }
+  restartSession(id) { return this.request("POST", `/sessions/${encodeURIComponent(id)}/restart`); }
+
+  /**
+   * A page of stored records, ascending. `before`: the records with _seq < before;
+   * `after`: those with _seq > after. Resolves to null when the server has no event store.
+   */
+  async events(id, { before, after, limit = 200 } = {}) {
+    const q = new URLSearchParams();
+    if (before !== undefined && before !== null) q.set("before", String(before));
+    if (after !== undefined && after !== null) q.set("after", String(after));
+    q.set("limit", String(limit));
+    try {
+      const data = await this.request("GET", `/sessions/${encodeURIComponent(id)}/events?${q}`);
+      return Array.isArray(data) ? data : null;
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501)) return null;
+      throw e;
+    }
+  }
+}

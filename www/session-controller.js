@@ -1,0 +1,453 @@
+// One open session: connection + transcript + history + view, and what the user does there.
+
+import { Connection } from "./connection.js";
+import { Transcript } from "./reducer.js";
+import { History } from "./history.js";
+import { ApiError } from "./api.js";
+import { SessionView } from "./views/session-view.js";
+import { ConfirmDialog } from "./views/confirm-dialog.js";
+import { sessionTitle } from "./format.js";
+import { sessionHash } from "./router.js";
+import { approvalPreview, toolSummary } from "./tool-format.js";
+
+/** How often a crashed session is checked for a restart made elsewhere. */
+const RESTART_POLL_MS = 4000;
+
+/** Agents that speak pi's RPC commands (get_state, get_messages). */
+const PI_LIKE = new Set(["pi", "demo", "claude-code"]);
+
+let commandCounter = 0;
+const commandId = () => `web-${Date.now().toString(36)}-${(commandCounter++).toString(36)}`;
+
+export class SessionController {
+  constructor({ sessionId, api, attention, win = globalThis.window }) {
+    this.id = sessionId;
+    this.api = api;
+    this.attention = attention;
+    this.win = win;
+    this.summary = null;
+    this.hello = null;
+    this.hellos = 0;
+    this.replay = false;
+    this.messagesRequest = null;
+    this.seqLog = [];
+    this.frame = null;
+    this.destroyed = false;
+    this.transcript = new Transcript();
+    this.history = new History({ api, sessionId, transcript: this.transcript });
+    this.connection = new Connection({ sessionId });
+    this.view = new SessionView();
+    this.connState = { state: "connecting" };
+    this.bind();
+  }
+
+  bind() {
+    const c = this.connection;
+    c.addEventListener("record", (e) => this.onRecord(e.detail.record));
+    c.addEventListener("state", (e) => this.onState(e.detail));
+    c.addEventListener("close", (e) => this.onClose(e.detail));
+    const v = this.view;
+    v.composer.addEventListener("send", (e) => this.send(e.detail));
+    v.composer.addEventListener("abort", () => this.connection.send({ type: "abort" }));
+    v.dock.addEventListener("answer", (e) => this.answer(e.detail.response));
+    v.addEventListener("restart", () => this.restart());
+    v.addEventListener("retry", () => this.retry());
+    v.addEventListener("delete", () => this.remove());
+    v.addEventListener("notify", async () => {
+      await this.attention.requestPermission();
+      v.setNotifyAvailable(this.attention.permission === "default");
+    });
+    v.setNotifyAvailable(this.attention.permission === "default");
+    v.transcript.addEventListener("needolder", () => this.loadOlder());
+    this.onVisible = () => { if (!document.hidden) this.retrySoon(); };
+    this.onOnline = () => this.retrySoon();
+    document.addEventListener("visibilitychange", this.onVisible);
+    this.win.addEventListener("online", this.onOnline);
+  }
+
+  mount(root) {
+    root.replaceChildren(this.view.el);
+    this.start();
+  }
+
+  async start() {
+    this.view.setHeader({ title: "Session", instanceId: "" });
+    let summary;
+    try {
+      summary = await this.api.session(this.id);
+    } catch (e) {
+      if (this.destroyed) return;
+      if (e instanceof ApiError && e.status === 404) {
+        this.view.showBanner("missing");
+        this.setOffline();
+        this.view.composer.setConnected(false, "No such session");
+        return;
+      }
+      this.view.showBanner("error", { text: e.message });
+      return;
+    }
+    if (this.destroyed) return;
+    this.setSummary(summary);
+    if (summary.status === "crashed") {
+      this.showCrash(summary);
+      this.setOffline();
+      if (typeof summary.lastSeq === "number") {
+        this.history.initial(summary.lastSeq).then(() => this.afterHistory()).catch(() => {});
+      } else {
+        this.view.transcript.setHistoryNote("This server keeps no history: the transcript of a crashed session is not available.");
+      }
+      return;
+    }
+    this.connection.open();
+  }
+
+  setSummary(summary) {
+    this.summary = summary;
+    const title = sessionTitle(summary);
+    this.attention.setBaseTitle(`${title} · amarre`);
+    this.renderHeader();
+  }
+
+  renderHeader() {
+    const s = this.summary ?? {};
+    const h = this.hello ?? {};
+    const model = this.transcript.model;
+    this.view.setHeader({
+      title: this.transcript.title ?? sessionTitle(s.id ? s : { id: this.id }),
+      instanceId: h.instanceId ?? s.instanceId,
+      agent: h.agent ?? s.agent,
+      status: this.transcript.crash ? "crashed" : h.status ?? s.status,
+      model: typeof model === "object" && model ? model.name ?? model.id : typeof model === "string" ? model : null,
+    });
+  }
+
+  // --- records -------------------------------------------------------------------------------
+
+  onRecord(r) {
+    if (r && r.type === "amarre.hello") this.onHello(r);
+    if (r && r.type === "response" && this.messagesRequest && r.id === this.messagesRequest) {
+      this.messagesRequest = null;
+      if (r.success && Array.isArray(r.data?.messages)) this.transcript.prependMessages(r.data.messages);
+      this.schedule();
+      return;
+    }
+    if (r && typeof r._seq === "number") this.replay = true;
+    const applied = this.transcript.apply(r);
+    if (applied && r && typeof r._seq === "number") {
+      this.connection.noteSeq(r._seq);
+      // Kept for the end-to-end tests (no loss, no duplicates across reconnects).
+      if (this.seqLog.length < 100_000) this.seqLog.push(r._seq);
+    }
+    this.schedule();
+  }
+
+  onHello(hello) {
+    this.hello = hello;
+    this.hellos += 1;
+    const caps = Array.isArray(hello.capabilities) ? hello.capabilities : [];
+    if (caps.includes("replay") || caps.includes("since")) this.replay = true;
+    if (this.hellos === 1) {
+      this.transcript.setBaseline(hello.seq);
+      if (typeof hello.seq === "number") this.connection.noteSeq(hello.seq);
+      this.loadInitialHistory(hello.seq);
+    } else {
+      if (!this.replay && !this.freshAgent) {
+        this.transcript.markDiscontinuity();
+        this.transcript.addMarker("Reconnected. This server does not replay, so output sent while the connection was down is missing here.", "warn");
+      }
+      this.freshAgent = false;
+      this.refreshSummary();
+    }
+    if (PI_LIKE.has(hello.agent)) {
+      const id = commandId();
+      this.transcript.quietIds.add(id);
+      this.connection.send({ type: "get_state", id });
+    }
+    this.renderHeader();
+  }
+
+  async loadInitialHistory(boundary) {
+    let kept = false;
+    try {
+      kept = await this.history.initial(boundary);
+    } catch {
+      kept = false;
+    }
+    if (this.destroyed) return;
+    if (!kept && PI_LIKE.has(this.hello?.agent)) {
+      // No event store on the server: ask the agent for the conversation instead.
+      const id = commandId();
+      this.messagesRequest = id;
+      this.transcript.quietIds.add(id);
+      this.connection.send({ type: "get_messages", id });
+    } else if (!kept) {
+      this.view.transcript.setHistoryNote("Output from before this page was opened is not stored on this server.");
+    }
+    this.afterHistory();
+    // Questions in the history page that were answered meanwhile, or older than the page.
+    this.refreshSummary();
+  }
+
+  async loadOlder() {
+    if (!this.history.canLoadOlder) return;
+    try {
+      await this.history.older();
+    } catch {
+      return;
+    }
+    this.afterHistory();
+  }
+
+  afterHistory() {
+    if (this.destroyed) return;
+    this.renderNow();
+    if (this.history.mode === "events" && this.history.exhausted) this.view.transcript.setHistoryNote("Start of the session");
+    // A short first page does not fill the screen: keep going while the top is in view.
+    if (this.history.canLoadOlder && this.view.transcript.sentinelVisible()) this.loadOlder();
+  }
+
+  async refreshSummary() {
+    const before = this.transcript.applied;
+    try {
+      const summary = await this.api.session(this.id);
+      if (this.destroyed) return;
+      this.setSummary(summary);
+      if (Array.isArray(summary.pendingRequests)) this.transcript.syncPending(summary.pendingRequests, before);
+      this.schedule();
+      return summary;
+    } catch (e) {
+      return e instanceof ApiError && e.status === 404 ? "missing" : null;
+    }
+  }
+
+  // --- rendering (at most once per frame) ------------------------------------------------------
+
+  schedule() {
+    if (this.frame !== null || this.destroyed) return;
+    const run = () => { this.frame = null; this.renderNow(); };
+    // Hidden tabs get no animation frames; a timer still keeps the title and notifications going.
+    this.frame = document.hidden ? { t: setTimeout(run, 250) } : { r: requestAnimationFrame(run) };
+  }
+
+  renderNow() {
+    if (this.frame) {
+      if (this.frame.t) clearTimeout(this.frame.t);
+      if (this.frame.r) cancelAnimationFrame(this.frame.r);
+      this.frame = null;
+    }
+    const t = this.transcript;
+    const changes = t.takeChanges();
+    this.view.transcript.apply(changes);
+    const approvals = [...changes.prepended, ...changes.added, ...changes.updated].filter((i) => i.kind === "approval");
+    if (approvals.length) this.view.dock.update(approvals);
+    if (changes.meta || approvals.length) {
+      this.view.composer.setBusy(t.streaming);
+      this.view.setStrip({ statuses: t.statuses, widgets: t.widgets, queue: t.queue });
+      this.view.setTotals(t.totals);
+      this.view.setConnection(this.connState, { working: t.streaming });
+      this.renderHeader();
+      if (t.editorText !== null && t.editorTextRev !== this.editorTextRev) {
+        this.editorTextRev = t.editorTextRev;
+        this.view.composer.setText(t.editorText);
+      }
+      if (t.crash) this.showCrash(t.crash);
+    }
+    for (const a of changes.attention) this.raise(a);
+    if (this.win.__amarre) this.win.__amarre.renders = (this.win.__amarre.renders ?? 0) + 1;
+  }
+
+  raise(a) {
+    const name = sessionTitle(this.summary ?? { id: this.id });
+    const hash = sessionHash(this.id);
+    if (a.kind === "approval") {
+      const p = approvalPreview(a.item);
+      const body = p.details?.kind === "command" ? `$ ${p.details.command}` : toolSummary(p.tool, p.details?.text ?? p.text) || a.item.title;
+      this.attention.raise({ title: `${name}: ${a.item.title}`, body, tag: `approval-${this.id}`, hash });
+    } else if (a.kind === "done") {
+      this.attention.raise({ title: `${name}: the agent is done`, body: "Its turn ended.", tag: `done-${this.id}`, hash });
+    } else if (a.kind === "crash") {
+      this.attention.raise({ title: `${name}: the agent crashed`, body: "Open the session to restart it.", tag: `crash-${this.id}`, hash });
+    }
+  }
+
+  // --- connection state ----------------------------------------------------------------------
+
+  onState(detail) {
+    this.connState = detail;
+    this.view.setConnection(detail, { working: this.transcript.streaming });
+    this.view.composer.setConnected(detail.state === "open", detail.state === "waiting" || detail.state === "connecting" ? "Reconnecting…" : "Not connected");
+    if (detail.state === "waiting") this.view.showBanner("network", { delayMs: detail.delayMs });
+    else if (detail.state === "open" && this.bannerKind() === "network") this.view.showBanner(null);
+  }
+
+  bannerKind() {
+    return this.view.banner.hidden ? null : [...this.view.banner.classList].find((c) => c !== "banner") ?? null;
+  }
+
+  async onClose({ action, opened }) {
+    if (this.destroyed) return;
+    if (action === "ended") {
+      this.view.showBanner("ended");
+      this.view.composer.setConnected(false, "This session was deleted");
+      return;
+    }
+    if (action === "crashed" || !opened) {
+      // Crash, or a handshake refused (404 deleted, 409 not running): ask the REST plane.
+      const summary = await this.refreshSummary();
+      if (this.destroyed) return;
+      if (summary === "missing") {
+        this.connection.close();
+        this.view.showBanner(this.hellos ? "ended" : "missing");
+        this.setOffline();
+        return;
+      }
+      if (summary && summary.status === "crashed") {
+        this.connection.close();
+        this.showCrash(this.transcript.crash ?? summary);
+        this.setOffline();
+        return;
+      }
+      if (action === "crashed" && summary && summary.status === "running") this.resumeAfterRestart();
+    }
+  }
+
+  setOffline() {
+    this.connState = { state: "closed" };
+    this.view.setConnection(this.connState);
+  }
+
+  showCrash(info) {
+    this.crashInfo = { exitCode: info.exitCode ?? null, signal: info.signal ?? null };
+    this.view.showBanner("crashed", { ...this.crashInfo, restarting: this.restarting });
+    this.view.composer.setConnected(false, "The agent is not running");
+    this.watchForRestart();
+  }
+
+  /**
+   * While crashed, asks the server now and then whether the session runs again (restarted
+   * automatically by its instance's policy, or from another device), then reconnects.
+   */
+  watchForRestart() {
+    if (this.restartWatch || this.destroyed) return;
+    const tick = async () => {
+      this.restartWatch = null;
+      if (this.destroyed || !this.crashInfo) return;
+      if (!document.hidden && !this.restarting) {
+        const summary = await this.refreshSummary();
+        if (this.destroyed || !this.crashInfo) return;
+        if (summary === "missing") {
+          this.crashInfo = null;
+          this.view.showBanner("ended");
+          return;
+        }
+        if (summary && summary.status === "running") {
+          this.resumeAfterRestart();
+          return;
+        }
+      }
+      this.restartWatch = setTimeout(tick, RESTART_POLL_MS);
+    };
+    this.restartWatch = setTimeout(tick, RESTART_POLL_MS);
+  }
+
+  /** The agent runs again (restarted here, elsewhere or by the server): reconnect. */
+  resumeAfterRestart({ local = false } = {}) {
+    clearTimeout(this.restartWatch);
+    this.restartWatch = null;
+    this.crashInfo = null;
+    // A server that replays sends its own "restarted" event when it restarted by itself.
+    if (local || !this.replay) this.transcript.apply({ type: "amarre.session_event", event: "restarted" }, { live: false });
+    else this.transcript.clearCrash();
+    this.freshAgent = true;
+    this.view.showBanner(null);
+    if (this.connection.state === "waiting") this.connection.retryNow();
+    else this.connection.open();
+    this.schedule();
+  }
+
+  retrySoon() {
+    if (this.connection.state === "waiting") this.connection.retryNow();
+  }
+
+  retry() {
+    if (this.connection.state === "waiting") this.connection.retryNow();
+    else if (!this.summary) this.start();
+  }
+
+  // --- user actions ----------------------------------------------------------------------------
+
+  send({ text, mode }) {
+    if (this.connection.send(commandFor(text, mode))) {
+      this.view.composer.sent();
+      this.view.transcript.scrollToBottom();
+    }
+  }
+
+  answer(response) {
+    if (this.connection.send(response)) this.transcript.answerSent(response.id, response);
+    else this.transcript.answerFailed(response.id);
+    this.schedule();
+  }
+
+  async restart() {
+    if (this.restarting) return;
+    this.restarting = true;
+    this.showCrash(this.crashInfo ?? {});
+    try {
+      const summary = await this.api.restartSession(this.id);
+      if (this.destroyed) return;
+      this.setSummary(summary);
+      this.restarting = false;
+      this.resumeAfterRestart({ local: true });
+    } catch (e) {
+      this.restarting = false;
+      if (e instanceof ApiError && e.code === "already_running") {
+        this.resumeAfterRestart();
+        return;
+      }
+      this.showCrash(this.crashInfo ?? {});
+      this.view.showBanner("error", { text: `Restart failed: ${e.message}` });
+    }
+  }
+
+  async remove() {
+    const name = sessionTitle(this.summary ?? { id: this.id });
+    const ok = await ConfirmDialog.ask({
+      title: `Delete “${name}”?`, text: "The agent is stopped and the session is removed for every device.",
+      confirmLabel: "Delete", danger: true,
+    });
+    if (!ok) return;
+    try {
+      await this.api.deleteSession(this.id);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 404)) {
+        this.view.showBanner("error", { text: e.message });
+        return;
+      }
+    }
+    this.win.location.hash = "#/";
+  }
+
+  destroy() {
+    this.destroyed = true;
+    clearTimeout(this.restartWatch);
+    this.connection.close();
+    if (this.frame?.t) clearTimeout(this.frame.t);
+    if (this.frame?.r) cancelAnimationFrame(this.frame.r);
+    document.removeEventListener("visibilitychange", this.onVisible);
+    this.win.removeEventListener("online", this.onOnline);
+    this.view.destroy();
+  }
+}
+
+/**
+ * The record for what the user typed. Idle: a prompt (with streamingBehavior, so that if the
+ * agent turned busy meanwhile pi queues it rather than refusing or starting a second turn).
+ * Busy: steer or follow_up; a slash command goes as a prompt, which runs it at once.
+ */
+export function commandFor(text, mode) {
+  if (mode === "prompt" || text.startsWith("/")) {
+    return { type: "prompt", message: text, streamingBehavior: mode === "steer" ? "steer" : "followUp" };
+  }
+  return { type: mode === "steer" ? "steer" : "follow_up", message: text };
+}

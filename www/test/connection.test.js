@@ -1,0 +1,160 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Backoff, closeAction } from "../backoff.js";
+import { Connection } from "../connection.js";
+
+test("backoff: 1, 2, 4, 8, 16, then 30 s at most", () => {
+  const b = new Backoff();
+  assert.deepEqual(Array.from({ length: 8 }, () => b.next()), [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+});
+
+test("backoff resets to 1 s after a success", () => {
+  const b = new Backoff();
+  b.next(); b.next(); b.next();
+  assert.equal(b.peek(), 8000);
+  b.reset();
+  assert.equal(b.next(), 1000);
+});
+
+test("backoff never overflows after many attempts", () => {
+  const b = new Backoff();
+  for (let i = 0; i < 10_000; i++) b.next();
+  assert.equal(b.next(), 30000);
+});
+
+test("close codes: 1000 ends, 1011 asks, everything else retries", () => {
+  assert.equal(closeAction(1000), "ended");
+  assert.equal(closeAction(1011), "crashed");
+  for (const code of [1001, 1005, 1006, 1008, 1012, 1013, 4000]) assert.equal(closeAction(code), "retry", String(code));
+});
+
+// --- Connection with a fake WebSocket and fake timers -------------------------------------------
+
+class FakeSocket {
+  static all = [];
+  constructor(url) {
+    this.url = url;
+    this.readyState = 0;
+    this.sent = [];
+    FakeSocket.all.push(this);
+  }
+  open() { this.readyState = 1; this.onopen?.({}); }
+  message(obj) { this.onmessage?.({ data: typeof obj === "string" ? obj : JSON.stringify(obj) }); }
+  serverClose(code) { this.readyState = 3; this.onclose?.({ code, reason: "" }); }
+  send(data) { this.sent.push(data); }
+  close(code) { this.closedWith = code; this.readyState = 3; }
+}
+
+function fakeTimers() {
+  const timers = [];
+  return {
+    timers,
+    setTimeout(fn, ms) { timers.push({ fn, ms }); return timers.length; },
+    clearTimeout(id) { if (timers[id - 1]) timers[id - 1].fn = null; },
+    fire() { const t = timers.filter((x) => x.fn).pop(); const fn = t.fn; t.fn = null; fn(); return t.ms; },
+    pending() { return timers.filter((x) => x.fn).map((x) => x.ms); },
+  };
+}
+
+function setup() {
+  FakeSocket.all = [];
+  const timers = fakeTimers();
+  const c = new Connection({
+    sessionId: "0123456789ab", location: { protocol: "https:", host: "h.example" },
+    WebSocketImpl: FakeSocket, timers,
+  });
+  const records = [];
+  const states = [];
+  c.addEventListener("record", (e) => records.push(e.detail.record));
+  c.addEventListener("state", (e) => states.push(e.detail.state));
+  return { c, timers, records, states };
+}
+
+test("connects to wss on https, same host, and passes records on", () => {
+  const { c, records } = setup();
+  c.open();
+  const ws = FakeSocket.all[0];
+  assert.equal(ws.url, "wss://h.example/sessions/0123456789ab");
+  ws.open();
+  ws.message({ type: "amarre.hello", seq: 3 });
+  ws.message('{"type":"a"}\n{"type":"b"}');
+  assert.deepEqual(records.map((r) => r.type), ["amarre.hello", "a", "b"]);
+  assert.equal(c.send({ type: "prompt", message: "x" }), true);
+  assert.deepEqual(JSON.parse(ws.sent[0]), { type: "prompt", message: "x" });
+});
+
+test("reconnects with backoff after a network drop, resuming after the last seq", () => {
+  const { c, timers, states } = setup();
+  c.open();
+  FakeSocket.all[0].open();
+  FakeSocket.all[0].message({ type: "amarre.hello" });
+  c.noteSeq(41);
+  c.noteSeq(42);
+  FakeSocket.all[0].serverClose(1006);
+  assert.deepEqual(timers.pending(), [1000]);
+  assert.equal(states.at(-1), "waiting");
+  assert.equal(c.send({ type: "x" }), false, "nothing is sent while disconnected");
+  timers.fire();
+  assert.equal(FakeSocket.all[1].url, "wss://h.example/sessions/0123456789ab?since=42");
+  FakeSocket.all[1].serverClose(1006); // refused before opening
+  assert.deepEqual(timers.pending(), [2000]);
+  timers.fire();
+  FakeSocket.all[2].serverClose(1006);
+  assert.deepEqual(timers.pending(), [4000]);
+  timers.fire();
+  FakeSocket.all[3].open();
+  FakeSocket.all[3].message({ type: "amarre.hello" });
+  FakeSocket.all[3].serverClose(1013);
+  assert.deepEqual(timers.pending(), [1000], "a session answered: the delay is back to 1 s");
+});
+
+test("a normal close (session deleted) is not retried", () => {
+  const { c, timers, states } = setup();
+  c.open();
+  FakeSocket.all[0].open();
+  FakeSocket.all[0].serverClose(1000);
+  assert.deepEqual(timers.pending(), []);
+  assert.equal(states.at(-1), "closed");
+});
+
+test("a crash close is not retried by the connection itself", () => {
+  const { c, timers } = setup();
+  const closes = [];
+  c.addEventListener("close", (e) => closes.push(e.detail));
+  c.open();
+  FakeSocket.all[0].open();
+  FakeSocket.all[0].message({ type: "amarre.session_event", event: "crashed", exitCode: 3 });
+  FakeSocket.all[0].serverClose(1011);
+  assert.deepEqual(timers.pending(), []);
+  assert.equal(closes[0].action, "crashed");
+});
+
+test("drop() behaves like a network failure and reconnects", () => {
+  const { c, timers } = setup();
+  c.open();
+  FakeSocket.all[0].open();
+  c.drop();
+  assert.equal(FakeSocket.all[0].closedWith, 4000);
+  assert.deepEqual(timers.pending(), [1000]);
+  c.retryNow();
+  assert.equal(FakeSocket.all.length, 2);
+  assert.deepEqual(timers.pending(), []);
+});
+
+test("close() stops for good", () => {
+  const { c, timers } = setup();
+  c.open();
+  FakeSocket.all[0].open();
+  c.close();
+  assert.equal(FakeSocket.all[0].closedWith, 1000);
+  assert.deepEqual(timers.pending(), []);
+  assert.equal(c.state, "closed");
+});
+
+test("a frame that is not JSON is passed on as unparsable, not thrown", () => {
+  const { c, records } = setup();
+  c.open();
+  FakeSocket.all[0].open();
+  FakeSocket.all[0].message("not json");
+  assert.deepEqual(records, [{ type: "amarre.unparsable", line: "not json" }]);
+});

@@ -1,0 +1,32 @@
+// A few line icons drawn as SVG elements (no icon font, no emoji font needed).
+
+const SVG = "http://www.w3.org/2000/svg";
+
+const PATHS = {
+  bell: ["M6 9a6 6 0 0 1 12 0c0 5 2 7 2 7H4s2-2 2-7", "M10 20a2 2 0 0 0 4 0"],
+  trash: ["M4 7h16", "M9 7V4h6v3", "M6 7l1 13h10l1-13", "M10 11v6", "M14 11v6"],
+  restart: ["M4 12a8 8 0 1 0 3-6.2", "M4 4v5h5"],
+  back: ["M15 5l-7 7 7 7"],
+  more: ["M5 12h.01", "M12 12h.01", "M19 12h.01"],
+};
+
+export function icon(name, { size = 20, label } = {}) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", String(size));
+  svg.setAttribute("height", String(size));
+  svg.setAttribute("fill", "none");
+  svg.setAttribute("stroke", "currentColor");
+  svg.setAttribute("stroke-width", name === "more" ? "3.2" : "2");
+  svg.setAttribute("stroke-linecap", "round");
+  svg.setAttribute("stroke-linejoin", "round");
+  svg.setAttribute("class", `icon icon-${name}`);
+  if (label) svg.setAttribute("aria-label", label);
+  else svg.setAttribute("aria-hidden", "true");
+  for (const d of PATHS[name] ?? []) {
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", d);
+    svg.appendChild(path);
+  }
+  return svg;
+}

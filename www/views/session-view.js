@@ -1,0 +1,159 @@
+// The session screen: header, banners, transcript, open questions and composer.
+// Knows nothing about the network; the session controller feeds it.
+//
+// Events: "restart", "retry", "delete", "notify" (plus the composer's and the dock's own).
+
+import { h, replaceChildren } from "./dom.js";
+import { TranscriptView } from "./transcript-view.js";
+import { ApprovalDock } from "./approval-dock.js";
+import { Composer } from "./composer.js";
+import { formatCost, formatTokens, exitText } from "../format.js";
+import { icon } from "./icons.js";
+
+const CONNECTION_TEXT = {
+  connecting: "Connecting…",
+  open: "Live",
+  waiting: "Reconnecting",
+  closed: "Offline",
+};
+
+export class SessionView extends EventTarget {
+  constructor() {
+    super();
+    this.title = h("h1", { className: "session-title" }, "Session");
+    this.subtitle = h("div", { className: "session-sub" });
+    this.connChip = h("span", { className: "conn-chip connecting", attrs: { role: "status" } }, "Connecting…");
+    this.totals = h("span", { className: "totals", hidden: true });
+    this.menuButton = h("button", {
+      type: "button", className: "icon-button", attrs: { "aria-label": "Session actions", "aria-haspopup": "true" },
+      onclick: () => this.toggleMenu(),
+    }, icon("more", { size: 22 }));
+    this.notifyItem = h("button", {
+      type: "button", className: "menu-item", hidden: true, attrs: { role: "menuitem" },
+      onclick: () => { this.toggleMenu(false); this.emit("notify"); },
+    }, "Notify me when it needs me");
+    this.menu = h("div", { className: "menu", hidden: true, attrs: { role: "menu" } },
+      this.notifyItem,
+      h("button", { type: "button", className: "menu-item danger", attrs: { role: "menuitem" }, onclick: () => { this.toggleMenu(false); this.emit("delete"); } }, "Delete session…"));
+    this.header = h("header", { className: "bar session-bar" },
+      h("a", { className: "icon-button back", href: "#/", attrs: { "aria-label": "All sessions" } }, icon("back", { size: 24 })),
+      h("div", { className: "session-heading" }, this.title, h("div", { className: "session-meta" }, this.connChip, this.subtitle, this.totals)),
+      h("div", { className: "menu-wrap" }, this.menuButton, this.menu));
+    this.banner = h("div", { className: "banner", hidden: true, attrs: { role: "alert" } });
+    this.strip = h("div", { className: "status-strip", hidden: true });
+    this.transcript = new TranscriptView();
+    this.dock = new ApprovalDock();
+    this.composer = new Composer();
+    this.el = h("div", { className: "screen session-screen" },
+      this.header, this.banner,
+      h("main", { className: "session-main" }, this.transcript.el),
+      h("div", { className: "session-bottom" }, this.strip, this.dock.el, this.composer.el));
+    this.onDocClick = (e) => { if (!this.menu.hidden && !e.composedPath().includes(this.menu.parentElement)) this.toggleMenu(false); };
+    document.addEventListener("click", this.onDocClick);
+  }
+
+  emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+
+  toggleMenu(show = this.menu.hidden) {
+    this.menu.hidden = !show;
+    this.menuButton.setAttribute("aria-expanded", String(show));
+  }
+
+  setNotifyAvailable(available) {
+    this.notifyItem.hidden = !available;
+  }
+
+  setHeader({ title, agent, instanceId, status, model }) {
+    this.title.textContent = title;
+    const parts = [];
+    if (instanceId) parts.push(instanceId);
+    if (agent && agent !== instanceId) parts.push(agent);
+    if (model) parts.push(model);
+    if (status && status !== "running") parts.push(status);
+    this.subtitle.textContent = parts.join(" · ");
+  }
+
+  setTotals(totals) {
+    if (!totals || !totals.known) { this.totals.hidden = true; return; }
+    this.totals.hidden = false;
+    this.totals.textContent = `${formatCost(totals.cost)} · ${formatTokens(totals.input + totals.output)} tok`;
+    this.totals.title = `${totals.input} input and ${totals.output} output tokens in the loaded part of this session`;
+  }
+
+  /** @param {{state: string, delayMs?: number}} c */
+  setConnection(c, { working = false } = {}) {
+    this.connChip.className = `conn-chip ${c.state}${working && c.state === "open" ? " working" : ""}`;
+    this.connChip.textContent = c.state === "open" && working ? "Working" : CONNECTION_TEXT[c.state] ?? c.state;
+  }
+
+  /** kind: null | "network" | "crashed" | "ended" | "missing" | "error" */
+  showBanner(kind, info = {}) {
+    if (!kind) {
+      this.banner.hidden = true;
+      this.banner.className = "banner";
+      replaceChildren(this.banner);
+      return;
+    }
+    this.banner.hidden = false;
+    this.banner.className = `banner ${kind}`;
+    const action = (label, event, className = "btn") => h("button", { type: "button", className, onclick: () => this.emit(event) }, label);
+    switch (kind) {
+      case "network": {
+        const seconds = info.delayMs ? Math.max(1, Math.round(info.delayMs / 1000)) : null;
+        replaceChildren(this.banner,
+          h("div", { className: "banner-text" },
+            h("strong", {}, "Connection lost."),
+            ` ${seconds ? `Reconnecting in ${seconds} s.` : "Reconnecting…"} The agent keeps working on the server.`),
+          action("Retry now", "retry", "btn small"));
+        return;
+      }
+      case "crashed":
+        replaceChildren(this.banner,
+          h("div", { className: "banner-text" },
+            h("strong", {}, "The agent crashed"),
+            ` (${exitText(info)}). Its transcript stays here.`),
+          info.restarting
+            ? h("button", { type: "button", className: "btn small", disabled: true }, "Restarting…")
+            : action("Restart agent", "restart", "btn small primary"));
+        return;
+      case "ended":
+        replaceChildren(this.banner,
+          h("div", { className: "banner-text" }, h("strong", {}, "This session was deleted."), " Nothing more will arrive."),
+          h("a", { className: "btn small", href: "#/" }, "All sessions"));
+        return;
+      case "missing":
+        replaceChildren(this.banner,
+          h("div", { className: "banner-text" }, h("strong", {}, "No such session."), " It may have been deleted."),
+          h("a", { className: "btn small", href: "#/" }, "All sessions"));
+        return;
+      default:
+        replaceChildren(this.banner, h("div", { className: "banner-text" }, info.text ?? "Something went wrong."),
+          action("Retry", "retry", "btn small"));
+    }
+  }
+
+  /** setStatus texts, setWidget lines and the queue of steering / follow-up messages. */
+  setStrip({ statuses, widgets, queue }) {
+    const parts = [];
+    for (const [key, text] of statuses) parts.push(h("span", { className: "status-chip", attrs: { title: key } }, text));
+    for (const [key, lines] of widgets) {
+      parts.push(h("div", { className: "widget", attrs: { title: key } }, lines.slice(0, 8).map((l) => h("div", {}, l))));
+    }
+    const queued = [...queue.steering.map((m) => ["steer", m]), ...queue.followUp.map((m) => ["follow-up", m])];
+    if (queued.length) {
+      parts.push(h("div", { className: "queue" },
+        h("span", { className: "queue-label" }, `Queued (${queued.length})`),
+        queued.map(([kind, m]) => h("span", { className: "queue-item" }, h("b", {}, `${kind}: `), m.length > 80 ? `${m.slice(0, 79)}…` : m))));
+    }
+    replaceChildren(this.strip, parts);
+    this.strip.hidden = parts.length === 0;
+  }
+
+  destroy() {
+    document.removeEventListener("click", this.onDocClick);
+    this.transcript.destroy();
+    this.dock.clear();
+  }
+}
