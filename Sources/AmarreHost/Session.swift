@@ -47,7 +47,7 @@ final class Session {
     /// before the crash is reported anyway.
     static let drainDeadline = TimeAmount.seconds(2)
     /// Records read from the store per replay step.
-    static let replayPageSize = 512
+    static let replayPageSize = 2048
 
     init(
         id: SessionID, instance: InstanceConfig, request: CreateSessionRequest, host: SessionHost,

@@ -39,13 +39,25 @@ enum Chunk {
 
     /// The records of a stored chunk with their sequence numbers, in order.
     static func records(first: Int64, data: Data) -> [(seq: Int64, bytes: [UInt8])] {
-        var out: [(Int64, [UInt8])] = []
-        var seq = first
-        for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            out.append((seq, [UInt8](line)))
-            seq += 1
+        data.withUnsafeBytes { raw -> [(seq: Int64, bytes: [UInt8])] in
+            var out: [(seq: Int64, bytes: [UInt8])] = []
+            out.reserveCapacity(64)
+            var seq = first
+            var start = 0
+            while start <= raw.count {
+                let rest = UnsafeRawBufferPointer(rebasing: raw[start...])
+                let end: Int
+                if let base = rest.baseAddress, let hit = memchr(base, 0x0A, rest.count) {
+                    end = start + base.distance(to: UnsafeRawPointer(hit))
+                } else {
+                    end = raw.count
+                }
+                out.append((seq, [UInt8](UnsafeRawBufferPointer(rebasing: raw[start..<end]))))
+                seq += 1
+                start = end + 1
+            }
+            return out
         }
-        return out
     }
 }
 
