@@ -129,17 +129,26 @@ public struct JSONScanner {
         }
         while true {
             guard value(depth: depth + 1, summary: &summary) else { return false }
+            guard let closed = separator(closing: UInt8(ascii: "]"), &summary) else { return false }
+            if closed { return true }
+        }
+    }
+
+    /// After an element or member: `,` goes on (false), `closing` ends the container (true),
+    /// anything else is invalid (nil).
+    private mutating func separator(closing: UInt8, _ summary: inout Summary) -> Bool? {
+        skipWhitespace(&summary)
+        guard pos < end else { return nil }
+        switch base[pos] {
+        case UInt8(ascii: ","):
+            pos += 1
             skipWhitespace(&summary)
-            guard pos < end else { return false }
-            switch base[pos] {
-            case UInt8(ascii: ","):
-                pos += 1
-                skipWhitespace(&summary)
-            case UInt8(ascii: "]"):
-                pos += 1
-                return true
-            default: return false
-            }
+            return false
+        case closing:
+            pos += 1
+            return true
+        default:
+            return nil
         }
     }
 
@@ -210,17 +219,8 @@ public struct JSONScanner {
             } else {
                 guard value(depth: depth + 1, summary: &summary) else { return false }
             }
-            skipWhitespace(&summary)
-            guard pos < end else { return false }
-            switch base[pos] {
-            case UInt8(ascii: ","):
-                pos += 1
-                skipWhitespace(&summary)
-            case UInt8(ascii: "}"):
-                pos += 1
-                return true
-            default: return false
-            }
+            guard let closed = separator(closing: UInt8(ascii: "}"), &summary) else { return false }
+            if closed { return true }
         }
     }
 
