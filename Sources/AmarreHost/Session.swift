@@ -151,6 +151,15 @@ final class Session {
         finishWhenStopped(done)
     }
 
+    /// A session that was running could not be spawned again after a restart of the host: it
+    /// is crashed (it can be restarted once the cause is fixed), and the log says why.
+    func restoreFailed(_ detail: String) {
+        status = .crashed
+        exit = nil
+        recordEvent("restore_failed", extra: #","detail":"# + JSONText.quote(detail))
+        persist()
+    }
+
     /// Writes `event` to the log, sequenced like any record (no client is attached yet when
     /// a session is restored).
     func recordEvent(_ event: String, extra: String = "") {

@@ -57,7 +57,7 @@ public final class SessionHost {
             guard row.status == .running else { continue }
             guard known != nil else {
                 logger.error("session's instance is gone; not restored", metadata: ["session.id": "\(row.id)", "instance.id": "\(row.instanceId)"])
-                session.recordEvent("restore_failed", extra: #","detail":"unknown instance"#)
+                session.restoreFailed("unknown instance \(row.instanceId)")
                 continue
             }
             do throws(AmarreError) {
@@ -66,7 +66,7 @@ public final class SessionHost {
                 logger.info("session restored", metadata: ["session.id": "\(row.id)"])
             } catch {
                 logger.error("session could not be restored", metadata: ["session.id": "\(row.id)", "error": "\(error)"])
-                session.recordEvent("restore_failed", extra: #","detail":"# + JSONText.quote(error.description))
+                session.restoreFailed(error.description)
             }
         }
     }

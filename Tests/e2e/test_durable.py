@@ -300,3 +300,21 @@ def test_retention_drops_the_oldest_records_and_an_old_since_gets_a_gap_notice(d
     first = late.recv()
     assert first["_seq"] == 152
     late.close()
+
+
+def test_a_session_that_cannot_be_spawned_again_after_a_restart_comes_back_crashed(durable, tmp_path):
+    script = tmp_path / "agent.sh"
+    script.write_text("#!/bin/sh\nexec cat\n")
+    script.chmod(0o755)
+    s = durable(instances=[command_instance("vanishing", [str(script)])])
+    sid = s.create("vanishing")["id"]
+    script.unlink()  # the agent's program is gone when the stack comes back
+
+    s.restart()
+
+    summary = s.summary(sid)
+    assert summary["status"] == "crashed"
+    history = wait_for(lambda: [e for e in events(s, sid) if e.get("event") == "restore_failed"],
+                       what="restore_failed in the history")
+    assert "not found" in history[0]["detail"]
+    assert s.post(f"/sessions/{sid}/restart").json["error"] == "spawn_failed"
