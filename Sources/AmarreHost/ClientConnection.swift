@@ -169,9 +169,11 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
             needsFlush = true
             return
         }
+        let wasEmpty = queue.isEmpty
         queue.append(frame)
         queuedBytes += payload.readableBytes
-        if queuedBytes + heldBytes > limits.queueBytes { dropSlow() }
+        // One record larger than the limit may wait alone; anything behind it is too much.
+        if queuedBytes + heldBytes > limits.queueBytes, !wasEmpty { dropSlow() }
     }
 
     private func dropSlow() {
@@ -201,14 +203,15 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// Closes after everything queued so far is written.
     func close(code: WebSocketErrorCode, reason: String = "") {
         guard isOpen else { return }
-        if held != nil {
-            closeAfterReplay = code
+        if held == nil, queue.isEmpty {
+            sendClose(code, reason: reason)
             return
         }
-        if queue.isEmpty {
-            sendClose(code, reason: reason)
-        } else {
-            closeAfterQueue = code
+        if held != nil { closeAfterReplay = code } else { closeAfterQueue = code }
+        // What is still queued has this long to reach the client; then the connection is cut.
+        if let context {
+            let channel = context.channel
+            context.eventLoop.scheduleTask(in: ClientConnection.slowCloseTimeout) { channel.close(promise: nil) }
         }
     }
 

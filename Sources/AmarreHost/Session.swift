@@ -26,6 +26,11 @@ final class Session {
     private(set) var exit: ExitStatus?
     /// Sequence number of the last record published.
     private(set) var lastSeq: Int64
+    /// Sequence numbers are reserved in the store in blocks, ahead of use: records reach
+    /// clients before they are committed, so after a SIGKILL numbering resumes after the
+    /// reservation instead of reusing numbers clients have seen.
+    private var seqReserved: Int64
+    static let seqReservationBlock: Int64 = 100_000
     private(set) var resumeToken: String?
 
     private let host: SessionHost
@@ -42,6 +47,8 @@ final class Session {
     private var ledger = PermissionLedger()
     private var clientsPaused = false
     private var onStopped: (() -> Void)?
+    /// Deleted: nothing more is stored for it, whatever the dying agent still writes.
+    private var deleted = false
 
     /// How long a process that exited may keep its stdout open (a stray child holding it)
     /// before the crash is reported anyway.
@@ -66,7 +73,9 @@ final class Session {
         self.position = restored?.position ?? host.nextPosition()
         self.status = restored?.status ?? .running
         self.exit = restored.flatMap { $0.exitCode != nil || $0.signal != nil ? ExitStatus(exitCode: $0.exitCode, signal: $0.signal) : nil }
-        self.lastSeq = restored?.lastSeq ?? 0
+        // After an unclean stop, numbers up to the reservation may have been seen: skip them.
+        self.lastSeq = max(restored?.lastSeq ?? 0, restored?.seqReserved ?? 0)
+        self.seqReserved = restored?.seqReserved ?? 0
         self.resumeToken = restored?.resumeToken
         if let policy = instance.restart {
             restartBudget = RestartBudget(policy: policy, baseDelayMs: host.configuration.restartBackoffMs)
@@ -89,10 +98,13 @@ final class Session {
         StoredSession(
             id: id, name: name, instanceId: instance.id, cwd: request.cwd, env: request.env, status: status,
             exitCode: exit?.exitCode, signal: exit?.signal, createdAt: createdAt, spawnedAt: spawnedAt,
-            position: position, resumeToken: resumeToken, pendingRequests: ledger.pending)
+            position: position, resumeToken: resumeToken, pendingRequests: ledger.pending, seqReserved: seqReserved)
     }
 
-    private func persist() { store?.save(stored) }
+    private func persist() {
+        guard !deleted else { return }
+        store?.save(stored)
+    }
 
     // MARK: lifecycle
 
@@ -105,6 +117,7 @@ final class Session {
         ledger = PermissionLedger()
         agent = process
         adapter = AgentAdapters.adapter(for: instance)
+        clientsPaused = false
         status = .running
         exit = nil
         spawnedAt = Session.nowMs()
@@ -126,6 +139,7 @@ final class Session {
         status = .stopped
         for client in clients { client.close(code: .normalClosure) }
         clients.removeAll()
+        deleted = true
         store?.delete(id)
         finishWhenStopped(done)
     }
@@ -147,6 +161,8 @@ final class Session {
         restartTimer = nil
         for client in clients { client.close(code: .goingAway) }
         clients.removeAll()
+        // A clean stop: nothing handed out is lost, so no numbers need skipping next time.
+        seqReserved = lastSeq
         if lifecycle.isRunning { store?.save(stored) }
         finishWhenStopped(done)
     }
@@ -203,6 +219,7 @@ final class Session {
     private func crashed(_ status: ExitStatus) {
         self.status = .crashed
         self.exit = status
+        clientsPaused = false
         ledger.reset()
         agent?.closeOutputs()
         agent = nil
@@ -255,6 +272,10 @@ final class Session {
     private func publish(object bytes: UnsafeRawBufferPointer, summary: JSONScanner.Summary?, fromAgent: Bool) {
         lastSeq += 1
         let seq = lastSeq
+        if seq > seqReserved - Session.seqReservationBlock / 2 {
+            seqReserved = seq + Session.seqReservationBlock
+            persist()
+        }
         var framed: [UInt8]?
         if let summary, summary.isObject,
            !(fromAgent && summary.type?.hasPrefix("amarre.") == true)
@@ -270,7 +291,7 @@ final class Session {
             }
         }
         let record = framed ?? SequencedRecord.wrapRaw(seq: seq, line: String(decoding: bytes, as: UTF8.self))
-        store?.append(id, seq: seq, data: record)
+        if !deleted { store?.append(id, seq: seq, data: record) }
         if !clients.isEmpty {
             let buffer = ByteBuffer(bytes: record)
             for c in clients { c.send(buffer) }
@@ -343,7 +364,10 @@ final class Session {
         let loop = eventLoop
         let bound = NIOLoopBound((self, client), eventLoop: loop)
         let limit = Session.replayPageSize
-        store.replay(id, after: after, upTo: upTo, limit: limit) { result in
+        // A page fits in the client's queue with room to spare: the next page is read only
+        // once the queue has drained below half (`whenQueueLow`).
+        let maxBytes = max(1, host.configuration.clientBufferBytes / 4)
+        store.replay(id, after: after, upTo: upTo, limit: limit, maxBytes: maxBytes) { result in
             loop.execute {
                 let (session, client) = bound.value
                 session.replayed(result, to: client, after: after, upTo: upTo, first: first, limit: limit)
@@ -363,12 +387,13 @@ final class Session {
             client.send(ByteBuffer(string: #"{"type":"amarre.error","error":"replay_failed"}"#))
             client.endReplay()
         case .success(let page):
-            if first, after + 1 < page.firstKeptSeq {
+            // Retention may also trim while a long replay is going.
+            if after + 1 < page.firstKeptSeq {
                 client.sendReplay(
                     ByteBuffer(string: #"{"type":"amarre.replay_gap","from":\#(after + 1),"to":\#(page.firstKeptSeq - 1)}"#))
             }
             for record in page.records { client.sendReplay(ByteBuffer(bytes: record)) }
-            if let last = page.lastSeq, last < upTo, page.records.count == limit {
+            if let last = page.lastSeq, last < upTo {
                 client.whenQueueLow { [self] in replay(to: client, after: last, upTo: upTo, first: false) }
             } else {
                 client.endReplay()

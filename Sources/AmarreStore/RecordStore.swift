@@ -19,10 +19,14 @@ public final class RecordStore: Sendable {
         var sessions: [SessionID: StoredSession] = [:]
         var deleted: Set<SessionID> = []
         var flushScheduled = false
+        var commitRequested = false
     }
 
     /// Bytes pending before a commit is started without waiting for the interval.
     public static let maxBatchBytes = 4 << 20
+    /// Bytes kept for a retry after failed commits (a full disk); past it the oldest pending
+    /// records are dropped, logged.
+    public static let maxRetryBytes = 256 << 20
 
     private let pool: DatabasePool
     private let batch = Mutex(Batch())
@@ -45,20 +49,7 @@ public final class RecordStore: Sendable {
         self.retention = retention
         self.commitInterval = .milliseconds(commitIntervalMs)
         self.logger = logger
-        let counts = try pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT session_id, SUM(last_seq - first_seq + 1) AS n, SUM(LENGTH(data)) AS b, MIN(first_seq) AS f
-                    FROM chunk GROUP BY session_id
-                    """)
-        }
-        kept.withLock { k in
-            for row in counts {
-                guard let id = SessionID(row["session_id"] as String) else { continue }
-                k[id] = (row["n"], row["b"], row["f"])
-            }
-        }
+        try reloadKept()
     }
 
     // MARK: writes (never block the caller on the disk)
@@ -96,9 +87,12 @@ public final class RecordStore: Sendable {
 
     /// Returns true when the caller must start a commit now; otherwise arms the timer once.
     private func scheduleIfNeeded(_ b: inout Batch) -> Bool {
+        if b.bytes >= RecordStore.maxBatchBytes, !b.commitRequested {
+            b.commitRequested = true
+            return true
+        }
         guard !b.flushScheduled else { return false }
         b.flushScheduled = true
-        if b.bytes >= RecordStore.maxBatchBytes { return true }
         writerQueue.asyncAfter(deadline: .now() + commitInterval) { self.commit() }
         return false
     }
@@ -134,7 +128,56 @@ public final class RecordStore: Sendable {
             }
             kept.withLock { k in for id in work.deleted { k[id] = nil } }
         } catch {
-            logger.error("store commit failed", metadata: ["error": "\(error)", "records": "\(work.records.count)"])
+            logger.error("store commit failed; kept for a retry", metadata: ["error": "\(error)", "records": "\(work.records.count)"])
+            retry(work)
+        }
+    }
+
+    /// Puts a failed commit's work back in front of what came since, so the log gets no hole,
+    /// and re-reads the retention counts the rolled-back transaction had changed.
+    private func retry(_ failed: Batch) {
+        let flushNow = batch.withLock { b -> Bool in
+            var merged = failed
+            merged.records += b.records
+            merged.bytes += b.bytes
+            for (id, s) in b.sessions { merged.sessions[id] = s }
+            for id in b.deleted {
+                merged.deleted.insert(id)
+                merged.sessions[id] = nil
+                merged.records.removeAll { $0.0 == id }
+            }
+            var dropped = 0
+            while merged.bytes > RecordStore.maxRetryBytes, !merged.records.isEmpty {
+                merged.bytes -= merged.records.removeFirst().2.count
+                dropped += 1
+            }
+            if dropped > 0 {
+                logger.error("store retry buffer full: oldest records dropped", metadata: ["records": "\(dropped)"])
+            }
+            merged.flushScheduled = false
+            merged.commitRequested = false
+            b = merged
+            return scheduleIfNeeded(&b)
+        }
+        try? reloadKept()
+        if flushNow { writerQueue.async { self.commit() } }
+    }
+
+    private func reloadKept() throws {
+        let counts = try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT session_id, SUM(last_seq - first_seq + 1) AS n, SUM(LENGTH(data)) AS b, MIN(first_seq) AS f
+                    FROM chunk GROUP BY session_id
+                    """)
+        }
+        kept.withLock { k in
+            k.removeAll()
+            for row in counts {
+                guard let id = SessionID(row["session_id"] as String) else { continue }
+                k[id] = (row["n"], row["b"], row["f"])
+            }
         }
     }
 
@@ -144,15 +187,16 @@ public final class RecordStore: Sendable {
         try db.execute(
             sql: """
                 INSERT INTO session (id, name, instance_id, cwd, env, status, exit_code, signal, created_at,
-                                     spawned_at, position, resume_token, pending)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     spawned_at, position, resume_token, pending, seq_reserved)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, status = excluded.status,
                     exit_code = excluded.exit_code, signal = excluded.signal, spawned_at = excluded.spawned_at,
-                    resume_token = excluded.resume_token, pending = excluded.pending
+                    resume_token = excluded.resume_token, pending = excluded.pending,
+                    seq_reserved = excluded.seq_reserved
                 """,
             arguments: [
                 s.id.rawValue, s.name, s.instanceId, s.cwd, env, s.status.rawValue, s.exitCode, s.signal,
-                s.createdAt, s.spawnedAt, s.position, s.resumeToken, pending,
+                s.createdAt, s.spawnedAt, s.position, s.resumeToken, pending, s.seqReserved,
             ])
     }
 
@@ -181,12 +225,12 @@ public final class RecordStore: Sendable {
             var count = e.count
             var bytes = e.bytes
             var cut: Int64 = e.first
-            let rows = try Row.fetchAll(
+            let rows = try Row.fetchCursor(
                 db,
                 sql: "SELECT first_seq, last_seq, LENGTH(data) AS len FROM chunk WHERE session_id = ? ORDER BY first_seq",
                 arguments: [id.rawValue])
             var trimmed: (oldFirst: Int64, newFirst: Int64, data: Data)?
-            for row in rows where count > retention.records || bytes > retention.bytes {
+            while count > retention.records || bytes > retention.bytes, let row = try rows.next() {
                 let first: Int64 = row["first_seq"]
                 let last: Int64 = row["last_seq"]
                 let n = Int(last - first + 1)
@@ -258,7 +302,7 @@ public final class RecordStore: Sendable {
                 id: id, name: row["name"], instanceId: row["instance_id"], cwd: row["cwd"], env: env, status: status,
                 exitCode: row["exit_code"], signal: row["signal"], createdAt: row["created_at"],
                 spawnedAt: row["spawned_at"], position: row["position"], resumeToken: row["resume_token"],
-                pendingRequests: pending, lastSeq: last, firstSeq: first)
+                pendingRequests: pending, lastSeq: last, firstSeq: first, seqReserved: row["seq_reserved"])
         }
     }
 
@@ -266,26 +310,35 @@ public final class RecordStore: Sendable {
     /// record handed over so far (so a replay never misses one). Runs `completion` on the
     /// writer queue.
     public func replay(
-        _ session: SessionID, after: Int64, upTo: Int64, limit: Int,
+        _ session: SessionID, after: Int64, upTo: Int64, limit: Int, maxBytes: Int = .max,
         completion: @escaping @Sendable (Result<RecordPage, any Error>) -> Void
     ) {
         writerQueue.async {
             self.commit()
-            completion(Result { try self.pool.read { db in try RecordStore.page(db, session, after: after, upTo: upTo, limit: limit) } })
+            completion(
+                Result {
+                    try self.pool.read { db in
+                        try RecordStore.page(db, session, after: after, upTo: upTo, limit: limit, maxBytes: maxBytes)
+                    }
+                })
         }
     }
 
-    static func page(_ db: Database, _ session: SessionID, after: Int64, upTo: Int64, limit: Int) throws -> RecordPage {
+    static func page(_ db: Database, _ session: SessionID, after: Int64, upTo: Int64, limit: Int, maxBytes: Int) throws
+        -> RecordPage
+    {
         let first = try Int64.fetchOne(db, sql: "SELECT first_seq FROM session WHERE id = ?", arguments: [session.rawValue]) ?? 1
-        let records = try forward(db, session, after: after, upTo: upTo, limit: limit)
+        let records = try forward(db, session, after: after, upTo: upTo, limit: limit, maxBytes: maxBytes)
         return RecordPage(records: records.map(\.bytes), lastSeq: records.last?.seq, firstKeptSeq: first)
     }
 
-    /// Records with `after < seq <= upTo`, oldest first, at most `limit`.
-    static func forward(_ db: Database, _ session: SessionID, after: Int64, upTo: Int64, limit: Int) throws
-        -> [(seq: Int64, bytes: [UInt8])]
-    {
+    /// Records with `after < seq <= upTo`, oldest first, at most `limit` records and about
+    /// `maxBytes` bytes (at least one record).
+    static func forward(
+        _ db: Database, _ session: SessionID, after: Int64, upTo: Int64, limit: Int, maxBytes: Int = .max
+    ) throws -> [(seq: Int64, bytes: [UInt8])] {
         var out: [(seq: Int64, bytes: [UInt8])] = []
+        var bytes = 0
         let rows = try Row.fetchCursor(
             db,
             sql: """
@@ -293,9 +346,11 @@ public final class RecordStore: Sendable {
                 WHERE session_id = ? AND last_seq > ? AND first_seq <= ? ORDER BY last_seq
                 """,
             arguments: [session.rawValue, after, upTo])
-        while out.count < limit, let row = try rows.next() {
+        scan: while out.count < limit, bytes < maxBytes, let row = try rows.next() {
             for r in Chunk.records(first: row["first_seq"], data: row["data"]) where r.seq > after && r.seq <= upTo {
+                if !out.isEmpty, bytes + r.bytes.count > maxBytes { break scan }
                 out.append(r)
+                bytes += r.bytes.count
                 if out.count == limit { break }
             }
         }

@@ -49,6 +49,11 @@ enum StoreSchema {
                     DROP TABLE record;
                     """)
         }
+        m.registerMigration("v3: reserved sequence numbers") { db in
+            // Sequence numbers handed out before a SIGKILL may be lost with the last commit;
+            // a reservation written ahead of them keeps them from being handed out again.
+            try db.execute(sql: "ALTER TABLE session ADD COLUMN seq_reserved INTEGER NOT NULL DEFAULT 0")
+        }
         return m
     }
 }

@@ -22,12 +22,15 @@ public struct StoredSession: Sendable, Equatable {
     public var lastSeq: Int64
     /// Lowest sequence number still kept (retention); lastSeq + 1 when none is kept.
     public var firstSeq: Int64
+    /// Sequence numbers up to this one may have been handed out (see `Session`): after an
+    /// unclean stop, numbering goes on after it, never reusing a number a client has seen.
+    public var seqReserved: Int64
 
     public init(
         id: SessionID, name: String?, instanceId: String, cwd: String?, env: [String: String]?,
         status: SessionStatus, exitCode: Int32? = nil, signal: String? = nil, createdAt: Int64, spawnedAt: Int64,
         position: Int64, resumeToken: String? = nil, pendingRequests: [String] = [], lastSeq: Int64 = 0,
-        firstSeq: Int64 = 1
+        firstSeq: Int64 = 1, seqReserved: Int64 = 0
     ) {
         self.id = id
         self.name = name
@@ -44,6 +47,7 @@ public struct StoredSession: Sendable, Equatable {
         self.pendingRequests = pendingRequests
         self.lastSeq = lastSeq
         self.firstSeq = firstSeq
+        self.seqReserved = seqReserved
     }
 }
 

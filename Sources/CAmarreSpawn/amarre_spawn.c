@@ -13,6 +13,21 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* The host's other descriptors (listening sockets, client connections, epoll) must not reach
+ * the agent: mark every descriptor above stderr close-on-exec. */
+static void cloexec_above_stderr(void) {
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536) max = 65536;
+    for (int fd = 3; fd < max; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
 
 static void close_pair(int p[2]) {
     if (p[0] >= 0) close(p[0]);
@@ -30,12 +45,12 @@ static void child_fail(int report_fd, int step, int err) {
 int amarre_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                  amarre_child *out, const char **failed_step) {
     int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, report[2] = {-1, -1};
-    static const char *steps[] = {"fork", "chdir", "exec", "pipe"};
+    static const char *steps[] = {"fork", "chdir", "exec", "dup2", "pipe"};
     *failed_step = NULL;
     if (pipe2(in, O_CLOEXEC) || pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(report, O_CLOEXEC)) {
         int err = errno;
         close_pair(in); close_pair(outp); close_pair(errp); close_pair(report);
-        *failed_step = steps[3];
+        *failed_step = steps[4];
         return err;
     }
     pid_t parent = getpid();
@@ -56,7 +71,8 @@ int amarre_spawn(const char *path, char *const argv[], char *const envp[], const
         for (int s = 1; s < NSIG; s++) {
             if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
         }
-        if (dup2(in[0], 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0) child_fail(report[1], 2, errno);
+        if (dup2(in[0], 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0) child_fail(report[1], 3, errno);
+        cloexec_above_stderr();
         if (cwd && chdir(cwd) != 0) child_fail(report[1], 1, errno);
         execve(path, argv, envp);
         child_fail(report[1], 2, errno);

@@ -21,7 +21,7 @@ typedef struct {
 /// exits (PR_SET_PDEATHSIG): call this from a thread that lives as long as the process.
 /// Returns 0, or an errno value describing why the child could not start (exec or chdir
 /// failed); in that case the child has been reaped and no descriptor is left open.
-/// `failed_step` is set to "chdir", "exec", "pipe" or "fork" on failure.
+/// `failed_step` is set to "chdir", "exec", "dup2", "pipe" or "fork" on failure.
 int amarre_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                  amarre_child *out, const char **failed_step);
 
