@@ -24,7 +24,8 @@ public struct APIHandler: Sendable {
 
     public init(configuration: AmarreConfiguration, logger: Logger) {
         self.init(
-            originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins), logger: logger,
+            originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins, allowedHosts: configuration.allowedHosts),
+            logger: logger,
             events: configuration.durable ? StoreEventSource(path: configuration.databasePath) : nil,
             listCache: SessionListCache(ttlMs: configuration.listCacheMs))
     }
@@ -39,6 +40,10 @@ public struct APIHandler: Sendable {
     }
 
     private func answer(_ request: HTTPRequest, host: some ControlChannel) throws(APIError) -> HTTPResponse {
+        guard originPolicy.allowsHost(request.host) else {
+            logger.notice("refused a request for a host amarre is not served under", metadata: ["http.host": "\(request.host ?? "")"])
+            throw APIError(AmarreError(.forbiddenHost))
+        }
         if !request.method.isSafe,
            !originPolicy.allows(origin: request.origin, host: request.host, scheme: request.scheme) {
             logger.notice(

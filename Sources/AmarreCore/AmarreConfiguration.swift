@@ -19,6 +19,9 @@ public struct AmarreConfiguration: Sendable, Equatable {
     public var killGraceMs: Int = 5000
     /// `AMARRE_ALLOWED_ORIGINS`: comma-separated origins allowed besides the request's own.
     public var allowedOrigins: [String] = []
+    /// `AMARRE_ALLOWED_HOSTS`: comma-separated host names amarre is reached under besides IP
+    /// literals, `localhost` and `*.ts.net` (DNS-rebinding protection).
+    public var allowedHosts: [String] = []
     /// `AMARRE_CLIENT_BUFFER_BYTES`: bytes queued for one WebSocket client before it is
     /// dropped as too slow (default 8 MiB).
     public var clientBufferBytes: Int = 8 << 20
@@ -158,6 +161,9 @@ extension AmarreConfiguration {
                 .map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty }
                 .map { OriginPolicy.normalize($0) }
+        }
+        if let hosts = value("AMARRE_ALLOWED_HOSTS") {
+            config.allowedHosts = hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         config.demoAgentBin = value("AMARRE_DEMO_AGENT_BIN")
         config.piBin = value("PI_BIN") ?? config.piBin

@@ -16,6 +16,7 @@ public struct AmarreError: Error, Sendable, Codable, Equatable, CustomStringConv
         public static let hostUnavailable = Code(rawValue: "host_unavailable")
         public static let spawnFailed = Code(rawValue: "spawn_failed")
         public static let forbiddenOrigin = Code(rawValue: "forbidden_origin")
+        public static let forbiddenHost = Code(rawValue: "forbidden_host")
         public static let methodNotAllowed = Code(rawValue: "method_not_allowed")
         public static let payloadTooLarge = Code(rawValue: "payload_too_large")
         public static let internalError = Code(rawValue: "internal_error")
@@ -48,7 +49,7 @@ public struct AmarreError: Error, Sendable, Codable, Equatable, CustomStringConv
         case .unknownInstance: 404
         case .alreadyRunning, .notRunning: 409
         case .hostUnavailable: 503
-        case .forbiddenOrigin: 403
+        case .forbiddenOrigin, .forbiddenHost: 403
         case .methodNotAllowed: 405
         case .payloadTooLarge: 413
         case .upgradeRequired: 426

@@ -29,7 +29,7 @@ public enum HandshakeDecision: Equatable, Sendable {
         guard isUpgrade else {
             return .reject(AmarreError(.upgradeRequired, detail: "WebSocket upgrade required"))
         }
-        guard policy.allows(origin: origin, host: host, scheme: scheme) else {
+        guard policy.allowsHost(host), policy.allows(origin: origin, host: host, scheme: scheme) else {
             return .reject(AmarreError(.forbiddenOrigin))
         }
         switch status(id) {

@@ -6,9 +6,43 @@
 /// able to drive an agent that can run shell commands.
 public struct OriginPolicy: Sendable, Equatable {
     public var allowedOrigins: Set<String>
+    /// Host names (without port) accepted in `Host` besides the safe defaults.
+    public var allowedHosts: Set<String>
 
-    public init(allowedOrigins: [String]) {
+    public init(allowedOrigins: [String], allowedHosts: [String] = []) {
         self.allowedOrigins = Set(allowedOrigins.map(OriginPolicy.normalize))
+        var hosts = Set(allowedHosts.map { OriginPolicy.hostName($0) })
+        for origin in self.allowedOrigins {
+            if let rest = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first {
+                hosts.insert(OriginPolicy.hostName(String(rest)))
+            }
+        }
+        self.allowedHosts = hosts
+    }
+
+    /// DNS rebinding: a page on `http://evil.example:8341` whose name resolves to 127.0.0.1
+    /// sends `Origin` and `Host` that match each other. So the `Host` itself must be one
+    /// amarre is served under: an IP literal (rebinding needs a name), `localhost`, a tailnet
+    /// name (`*.ts.net`, Tailscale's own DNS), or one listed in `AMARRE_ALLOWED_HOSTS` or
+    /// `AMARRE_ALLOWED_ORIGINS`. A request without `Host` (not a browser) is allowed.
+    public func allowsHost(_ host: String?) -> Bool {
+        guard let host, !host.isEmpty else { return true }
+        if host.hasPrefix("[") { return true }  // an IPv6 literal
+        let name = OriginPolicy.hostName(host)
+        if name == "localhost" || name.hasSuffix(".localhost") || name.hasSuffix(".ts.net") { return true }
+        if allowedHosts.contains(name) { return true }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { p in !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isNumber) }
+    }
+
+    /// The name part of a `Host` value: lowercased, without port or trailing dot.
+    public static func hostName(_ host: String) -> String {
+        var h = host.lowercased()
+        if let colon = h.lastIndex(of: ":"), !h.hasPrefix("["), h[h.index(after: colon)...].allSatisfy(\.isNumber) {
+            h = String(h[..<colon])
+        }
+        while h.hasSuffix(".") { h.removeLast() }
+        return h
     }
 
     /// - Parameters:

@@ -33,7 +33,8 @@ public final class SessionHost {
         self.logger = logger
         self.store = store
         self.serverEnvironment = serverEnvironment ?? ProcessInfo.processInfo.environment
-        self.originPolicy = OriginPolicy(allowedOrigins: configuration.allowedOrigins)
+        self.originPolicy = OriginPolicy(
+            allowedOrigins: configuration.allowedOrigins, allowedHosts: configuration.allowedHosts)
     }
 
     func nextPosition() -> Int64 {

@@ -5,7 +5,7 @@ import Logging
 import Testing
 
 private let quiet = Logger(label: "amarre.api.test", factory: { _ in SwiftLogNoOpLogHandler() })
-private let handler = APIHandler(originPolicy: OriginPolicy(allowedOrigins: []), logger: quiet)
+private let handler = APIHandler(originPolicy: OriginPolicy(allowedOrigins: [], allowedHosts: ["amarre.example"]), logger: quiet)
 private let sessionPath = "/sessions/\(Fixtures.sessionID)"
 
 private func text(_ response: HTTPResponse) -> String { String(decoding: response.body, as: UTF8.self) }
@@ -162,7 +162,7 @@ struct APIHandlerTests {
 @Suite("Origin check as the API applies it")
 struct OriginTests {
     private func post(origin: String?, host: String? = "amarre.example:8341", scheme: String = "http", policy: [String] = []) -> Int {
-        let handler = APIHandler(originPolicy: OriginPolicy(allowedOrigins: policy), logger: quiet)
+        let handler = APIHandler(originPolicy: OriginPolicy(allowedOrigins: policy, allowedHosts: ["amarre.example"]), logger: quiet)
         let request = HTTPRequest(method: .post, path: "/sessions", host: host, origin: origin, scheme: scheme)
         return handler.respond(to: request, host: FakeChannel(always: .session(Fixtures.summary))).status
     }

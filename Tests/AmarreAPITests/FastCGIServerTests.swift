@@ -17,6 +17,7 @@ private final class Harness {
         var configuration = AmarreConfiguration(stateDir: directory.path)
         configuration.apiThreads = threads
         configuration.allowedOrigins = allowedOrigins
+        configuration.allowedHosts = ["amarre.test"]
         self.configuration = configuration
         server = FastCGIServer(
             configuration: configuration, logger: Logger(label: "amarre.api.test", factory: { _ in SwiftLogNoOpLogHandler() }))

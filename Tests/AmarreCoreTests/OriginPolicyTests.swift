@@ -87,3 +87,29 @@ struct OriginPolicyTests {
         #expect(OriginPolicy.normalize(input) == output)
     }
 }
+
+@Suite("Host check (DNS rebinding)")
+struct HostPolicyTests {
+    let policy = OriginPolicy(allowedOrigins: ["https://phone.example"], allowedHosts: ["amarre.home.lan"])
+
+    @Test("IP literals, localhost, tailnet names and listed hosts are served", arguments: [
+        "127.0.0.1:8341", "127.0.0.1", "192.168.1.20:8341", "[::1]:8341", "localhost:8341", "LOCALHOST",
+        "box.tail1234.ts.net", "box.tail1234.ts.net:443", "amarre.home.lan:8080", "phone.example", "amarre.home.lan.",
+    ])
+    func allowed(host: String) {
+        #expect(policy.allowsHost(host))
+    }
+
+    @Test("a name that could be rebound to this machine is refused", arguments: [
+        "evil.example:8341", "127.0.0.1.evil.example", "ts.net.evil.example", "1.2.3", "1.2.3.4.5", "localhost.evil",
+    ])
+    func refused(host: String) {
+        #expect(!policy.allowsHost(host))
+    }
+
+    @Test("a request without Host (not a browser) is allowed")
+    func noHost() {
+        #expect(policy.allowsHost(nil))
+        #expect(policy.allowsHost(""))
+    }
+}

@@ -60,3 +60,27 @@ def test_websocket_upgrade_is_403_for_a_foreign_origin_only(stack, sessions, lab
 
 def test_reads_are_allowed_from_any_origin(stack):
     assert stack.get("/sessions", headers={"Origin": "http://evil.example"}).status == 200
+
+
+# -- DNS rebinding: a name that resolves to this machine is not one amarre is served under --
+
+def test_a_rebound_host_name_can_neither_read_nor_drive_sessions(stack):
+    s = stack.create("cat")
+    evil = f"evil.example:{stack.port}"
+    page = {"Host": evil, "Origin": f"http://{evil}"}
+    for method, path in [("GET", "/sessions"), ("GET", f"/sessions/{s['id']}/events"), ("POST", "/sessions"),
+                         ("DELETE", f"/sessions/{s['id']}")]:
+        r = stack.request(method, path, headers=page)
+        assert r.status == 403 and r.json["error"] == "forbidden_host", (method, path, r)
+    upgrade = stack.request("GET", f"/sessions/{s['id']}", headers={
+        **page, "Upgrade": "websocket", "Connection": "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13"})
+    assert upgrade.status == 403
+    assert stack.summary(s["id"])["status"] == "running"
+    stack.delete(f"/sessions/{s['id']}")
+
+
+def test_tailnet_names_and_ip_literals_are_served(stack):
+    for host in [f"box.tail1234.ts.net:{stack.port}", f"127.0.0.1:{stack.port}", f"localhost:{stack.port}"]:
+        r = stack.get("/sessions", headers={"Host": host, "Origin": f"http://{host}"})
+        assert r.status == 200, (host, r)
