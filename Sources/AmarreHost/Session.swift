@@ -163,7 +163,17 @@ final class Session {
         clients.removeAll()
         // A clean stop: nothing handed out is lost, so no numbers need skipping next time.
         seqReserved = lastSeq
-        if lifecycle.isRunning { store?.save(stored) }
+        switch lifecycle.state {
+        case .running:
+            store?.save(stored)
+        case .draining(let exit):
+            // It had already exited (its crash was being drained): it comes back crashed.
+            status = .crashed
+            self.exit = exit
+            store?.save(stored)
+        default:
+            break
+        }
         finishWhenStopped(done)
     }
 

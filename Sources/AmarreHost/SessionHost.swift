@@ -23,6 +23,8 @@ public final class SessionHost {
     /// The durable store; nil when `AMARRE_DURABLE=0`.
     public let store: RecordStore?
     private var lastPosition: Int64 = 0
+    /// Set by `stopAll`: no more changes are taken.
+    private var shuttingDown = false
 
     public init(
         configuration: AmarreConfiguration, eventLoop: any EventLoop, logger: Logger, store: RecordStore?,
@@ -77,6 +79,9 @@ public final class SessionHost {
     /// Answers one control request. Runs on `eventLoop`.
     public func handle(_ request: ControlRequest) -> ControlResponse {
         eventLoop.assertInEventLoop()
+        guard !shuttingDown else {
+            return .failure(AmarreError(.hostUnavailable, detail: "the session host is shutting down"))
+        }
         do throws(AmarreError) {
             switch request {
             case .health:
@@ -158,6 +163,7 @@ public final class SessionHost {
     /// come back on the next start. The future completes when every agent is gone.
     public func stopAll() -> EventLoopFuture<Void> {
         eventLoop.assertInEventLoop()
+        shuttingDown = true
         let all = order.compactMap { sessions[$0] }
         sessions.removeAll()
         order.removeAll()
