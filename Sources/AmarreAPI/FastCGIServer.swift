@@ -157,6 +157,10 @@ public final class FastCGIServer: Sendable {
                 continue
             }
             serve(request, host: host)
+            // The request was read to its end, so the connection can be closed at once:
+            // without this libfcgi half-closes and waits for nginx to close first, a round
+            // trip per request that caps the control plane's rate.
+            FCGX_Detach(request)
             // Flushes the answer and closes the connection now, not at the next accept.
             FCGX_Finish_r(request)
         }
