@@ -33,8 +33,9 @@ public struct AmarreConfiguration: Sendable, Equatable {
     /// `AMARRE_PING_INTERVAL_MS`: WebSocket ping interval (default 30000); a client that has not
     /// answered by the next ping is dropped.
     public var pingIntervalMs: Int = 30_000
-    /// `AMARRE_API_THREADS`: FastCGI accept threads (default 4).
-    public var apiThreads: Int = 4
+    /// `AMARRE_API_THREADS`: FastCGI accept threads (default: the number of cores, at least 2;
+    /// more threads than cores measured slower, as they only contend for the same CPUs).
+    public var apiThreads: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
     /// `AMARRE_SOCKET_MODE`: octal mode of the Unix sockets nginx connects to (default 0660).
     public var socketMode: Int = 0o660
     /// `AMARRE_DURABLE`: keep sessions and records in the store (default 1; 0 keeps them in

@@ -1,4 +1,5 @@
 import AmarreCore
+import Foundation
 import Testing
 
 private let base = ["HOME": "/home/u"]
@@ -35,7 +36,7 @@ struct AmarreConfigurationTests {
         #expect(c.stdinBufferBytes == 1 << 20)
         #expect(c.stderrLineBytes == 4096)
         #expect(c.pingIntervalMs == 30_000)
-        #expect(c.apiThreads == 4)
+        #expect(c.apiThreads == max(2, ProcessInfo.processInfo.activeProcessorCount))
         #expect(c.socketMode == 0o660)
         #expect(c.durable)
         #expect(c.retainRecords == 100_000)
