@@ -110,8 +110,9 @@ public final class RecordStore: Sendable {
             return taken
         }
         guard !work.records.isEmpty || !work.sessions.isEmpty || !work.deleted.isEmpty else { return }
+        // Built before the transaction: the write lock is held only for SQLite's work.
+        let chunks = Chunk.build(work.records)
         do {
-            var touched = Set<SessionID>()
             try pool.write { db in
                 for id in work.deleted {
                     try db.execute(sql: "DELETE FROM chunk WHERE session_id = ?", arguments: [id.rawValue])
@@ -120,11 +121,10 @@ public final class RecordStore: Sendable {
                 for s in work.sessions.values { try upsert(db, s) }
                 let insert = try db.cachedStatement(
                     sql: "INSERT OR REPLACE INTO chunk (session_id, first_seq, last_seq, data) VALUES (?, ?, ?, ?)")
-                for chunk in Chunk.build(work.records) {
+                for chunk in chunks {
                     try insert.execute(arguments: [chunk.session.rawValue, chunk.first, chunk.last, chunk.data])
-                    touched.insert(chunk.session)
                 }
-                try applyRetention(db, sessions: touched, records: work.records)
+                try applyRetention(db, chunks: chunks)
             }
             kept.withLock { k in for id in work.deleted { k[id] = nil } }
         } catch {
@@ -201,14 +201,15 @@ public final class RecordStore: Sendable {
     }
 
     /// Drops the oldest records of sessions over their caps.
-    private func applyRetention(_ db: Database, sessions: Set<SessionID>, records: [(SessionID, Int64, [UInt8])]) throws {
+    private func applyRetention(_ db: Database, chunks: [(session: SessionID, first: Int64, last: Int64, data: Data)]) throws {
+        // Counted per chunk, not per record: a flood commits thousands of records at a time.
         var added: [SessionID: (count: Int, bytes: Int, first: Int64)] = [:]
-        for (id, seq, data) in records {
-            var a = added[id] ?? (0, 0, seq)
-            a.count += 1
-            a.bytes += data.count
-            a.first = min(a.first, seq)
-            added[id] = a
+        for chunk in chunks {
+            var a = added[chunk.session] ?? (0, 0, chunk.first)
+            a.count += Int(chunk.last - chunk.first + 1)
+            a.bytes += chunk.data.count
+            a.first = min(a.first, chunk.first)
+            added[chunk.session] = a
         }
         var over: [SessionID: (count: Int, bytes: Int, first: Int64)] = [:]
         kept.withLock { k in
