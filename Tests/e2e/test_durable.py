@@ -138,19 +138,25 @@ def test_reconnect_with_since_during_a_flood_loses_and_duplicates_nothing(durabl
     assert flood == list(range(total))
 
 
-def test_records_written_while_nobody_was_connected_are_replayed(durable):
-    s = durable()
+def flood_unwatched_then_replay(s: Stack, count: int, size: int) -> list[dict]:
+    """Starts a flood, leaves before it is read, waits until it is recorded, then replays it
+    from the start; returns what the replay delivered."""
     sid = s.create("flooder")["id"]
     ws = SeqClient(s, sid)
     ws.recv("amarre.hello")
-    ws.send({"type": "e2e.flood", "count": 500, "size": 10})
+    ws.send({"type": "e2e.flood", "count": count, "size": size})
     ws.close()
-    # 500 records and the done record, whoever reads them.
-    wait_for(lambda: s.summary(sid)["lastSeq"] >= 501, what="the flood to be recorded")
+    # The records and the done record, whoever reads them.
+    wait_for(lambda: s.summary(sid)["lastSeq"] >= count + 1, what="the flood to be recorded")
     late = SeqClient(s, sid + "?since=0")
     late.recv("amarre.hello")
     replayed = flood_records(late)
     late.close()
+    return replayed
+
+
+def test_records_written_while_nobody_was_connected_are_replayed(durable):
+    replayed = flood_unwatched_then_replay(durable(), 500, 10)
     assert [r["seq"] for r in replayed if r.get("type") == "e2e.flood"] == list(range(500))
     assert seqs(replayed) == list(range(1, len(replayed) + 1))
 
@@ -324,17 +330,7 @@ def test_a_session_that_cannot_be_spawned_again_after_a_restart_comes_back_crash
 
 def test_a_replay_larger_than_the_client_buffer_is_paced_not_dropped(durable):
     # 3000 records of 5 KB: about twice the default 8 MiB client buffer.
-    s = durable(env={"AMARRE_CLIENT_BUFFER_BYTES": str(8 << 20)})
-    sid = s.create("flooder")["id"]
-    ws = SeqClient(s, sid)
-    ws.recv("amarre.hello")
-    ws.send({"type": "e2e.flood", "count": 3000, "size": 5000})
-    ws.close()
-    wait_for(lambda: s.summary(sid)["lastSeq"] >= 3001, what="the flood to be recorded")
-    late = SeqClient(s, sid + "?since=0")
-    late.recv("amarre.hello")
-    replayed = flood_records(late)
-    late.close()
+    replayed = flood_unwatched_then_replay(durable(env={"AMARRE_CLIENT_BUFFER_BYTES": str(8 << 20)}), 3000, 5000)
     assert [r["seq"] for r in replayed if r.get("type") == "e2e.flood"] == list(range(3000))
 
 
