@@ -6,10 +6,14 @@ public struct AdapterOutput: Sendable, Equatable {
     public var toClients: [[UInt8]]
     /// Lines for the agent's stdin, one JSON text each (the host adds the `\n`).
     public var toAgent: [[UInt8]]
+    /// Ids of questions (`extension_ui_request`s) the agent took back: the host tells clients
+    /// (`amarre.request_withdrawn`) and refuses late answers.
+    public var withdrawn: [String]
 
-    public init(toClients: [[UInt8]] = [], toAgent: [[UInt8]] = []) {
+    public init(toClients: [[UInt8]] = [], toAgent: [[UInt8]] = [], withdrawn: [String] = []) {
         self.toClients = toClients
         self.toAgent = toAgent
+        self.withdrawn = withdrawn
     }
 }
 

@@ -38,12 +38,14 @@ extension ClaudeCodeAdapter {
     }
 
     /// `control_cancel_request`: claude gave up on a question (after an interrupt). It is
-    /// forgotten, so a late answer is not sent; the record passes through to clients.
+    /// forgotten, so a late answer is not sent, and withdrawn for clients; the record passes
+    /// through.
     mutating func handleControlCancel(_ record: JSONValue, line: [UInt8], into out: inout AdapterOutput) {
         if let requestID = record["request_id"]?.stringValue,
             let id = pendingPermissions.first(where: { $0.value.requestID == requestID })?.key
         {
             pendingPermissions.removeValue(forKey: id)
+            out.withdrawn.append(id)
         }
         out.toClients.append(line)
     }

@@ -48,6 +48,14 @@ public struct PermissionLedger: Sendable {
         return ids
     }
 
+    /// The agent took one question back. Returns true when it was still open.
+    public mutating func withdraw(_ id: String) -> Bool {
+        guard let i = pending.firstIndex(of: id) else { return false }
+        pending.remove(at: i)
+        remember(id)
+        return true
+    }
+
     /// The agent went away: its questions can no longer be answered.
     public mutating func reset() {
         pending.removeAll()

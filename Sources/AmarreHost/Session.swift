@@ -332,6 +332,10 @@ final class Session {
     /// Performs what the adapter asked for.
     private func apply(_ out: AdapterOutput) {
         for record in out.toClients { publishFromAgent(record) }
+        for id in out.withdrawn where ledger.withdraw(id) {
+            publish(object: #"{"type":"amarre.request_withdrawn","id":"# + JSONText.quote(id) + "}")
+            persist()
+        }
         if let agent {
             for line in out.toAgent {
                 var buffer = ByteBuffer(bytes: line)

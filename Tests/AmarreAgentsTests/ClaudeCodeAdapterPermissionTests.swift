@@ -81,13 +81,14 @@ struct ClaudeCodeAdapterPermissionTests {
         ])
     }
 
-    @Test("a question claude withdraws (control_cancel_request) is forgotten and the notice passes through")
+    @Test("a question claude withdraws (control_cancel_request) is forgotten, withdrawn, and the notice passes through")
     func withdrawnQuestion() throws {
         var h = ClaudeHarness()
         _ = try h.agent(ClaudeLine.canUseTool(request: "R1"))
         let cancel = #"{"type":"control_cancel_request","request_id":"R1"}"#
         let out = h.adapter.fromAgent(Array(cancel.utf8))
         #expect(out.toClients == [Array(cancel.utf8)])
+        #expect(out.withdrawn == ["t-ui-1"])
         #expect(try h.client(#"{"type":"extension_ui_response","id":"t-ui-1","confirmed":true}"#).agent.isEmpty)
     }
 

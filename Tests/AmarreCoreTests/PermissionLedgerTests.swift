@@ -112,4 +112,17 @@ struct PermissionLedgerTests {
         #expect(ledger.clientAnswered(id: "q2") == .alreadyAnswered)
         #expect(ledger.withdrawAll().isEmpty)
     }
+
+    @Test("one question taken back is no longer pending, and a late answer is refused")
+    func withdrawOne() {
+        var ledger = PermissionLedger()
+        ledger.agentWrote(type: "extension_ui_request", id: "q1", method: "confirm")
+        ledger.agentWrote(type: "extension_ui_request", id: "q2", method: "confirm")
+        let first = ledger.withdraw("q1")
+        let again = ledger.withdraw("q1")
+        #expect(first)
+        #expect(!again)
+        #expect(ledger.pending == ["q2"])
+        #expect(ledger.clientAnswered(id: "q1") == .alreadyAnswered)
+    }
 }
