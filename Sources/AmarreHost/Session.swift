@@ -506,12 +506,9 @@ final class Session {
 extension Session: AgentProcessDelegate {
     func agentWrote(_ output: LineSplitter.Output) {
         switch output {
-        case .record(var line):
-            let valid = line.withUnsafeReadableBytes { UTF8Validation.isValid($0) }
-            if !valid {
-                // Text frames must be UTF-8: repair rather than drop (U+FFFD for bad bytes).
-                line = ByteBuffer(string: String(decoding: line.readableBytesView, as: UTF8.self))
-            }
+        case .record(let line):
+            // No separate UTF-8 pass: `publish` sends only what JSONScanner accepted (which
+            // validates UTF-8) or wraps the line as `amarre.raw`, repairing bad bytes to U+FFFD.
             if var a = adapter {
                 let out = a.fromAgent(Array(line.readableBytesView))
                 adapter = a

@@ -623,12 +623,12 @@ def stack_factory(request):
     assert not problems, "stack teardown: " + "; ".join(problems)
 
 
-@pytest.fixture
-def sessions(stack):
-    """Creates sessions on the shared stack and deletes them after the test."""
+def session_maker(stack: Stack, default_instance: str | None):
+    """Yields `create(instance, **fields)`, which creates sessions on `stack`; deletes them
+    afterwards. For fixtures: `yield from session_maker(stack, "echo")`."""
     created: list[str] = []
 
-    def create(instance: str | None = "echo", **fields: Any) -> dict:
+    def create(instance: str | None = default_instance, **fields: Any) -> dict:
         summary = stack.create(instance, **fields)
         created.append(summary["id"])
         return summary
@@ -636,6 +636,12 @@ def sessions(stack):
     yield create
     for sid in created:
         stack.delete(f"/sessions/{sid}")
+
+
+@pytest.fixture
+def sessions(stack):
+    """Creates sessions on the shared stack and deletes them after the test."""
+    yield from session_maker(stack, "echo")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import command_instance, stack_fixture
+from conftest import command_instance, session_maker, stack_fixture
 from web_helpers import browser, pages, session_path  # noqa: F401  (fixtures)
 
 # An agent whose every answer is hostile markup in every field the client shows.
@@ -91,16 +91,7 @@ web_stack = stack_fixture(env={"AMARRE_MAX_SESSIONS": "200", "AMARRE_DEMO_SPEED"
 @pytest.fixture
 def session(web_stack):
     """Creates demo sessions (REST) and deletes them after the test."""
-    made: list[str] = []
-
-    def create(instance: str = "demo", **fields) -> dict:
-        s = web_stack.create(instance, **fields)
-        made.append(s["id"])
-        return s
-
-    yield create
-    for sid in made:
-        web_stack.delete(f"/sessions/{sid}")
+    yield from session_maker(web_stack, "demo")
 
 
 def open_session(pages, stack, sid, size="phone"):

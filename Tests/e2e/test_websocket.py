@@ -122,6 +122,15 @@ def test_agent_line_that_is_not_a_json_object_is_relayed_wrapped_as_amarre_raw(s
     assert c.recv_record() == {"type": "e2e.end"}
 
 
+def test_agent_line_with_invalid_utf8_is_relayed_repaired_and_the_connection_stays(stack, sessions, clients):
+    s = sessions("pieces")
+    c = clients(stack.ws(s["id"]))
+    c.send({"type": "e2e.write", "chunks": b64(b'{"type":"e2e.bad","t":"a\xffb"}\n{"type":"e2e.end"}\n')})
+    raw = c.recv_record("amarre.raw")
+    assert raw["line"] == '{"type":"e2e.bad","t":"a\ufffdb"}'
+    assert c.recv_record() == {"type": "e2e.end"}
+
+
 def test_agent_cannot_pass_itself_off_as_the_server(stack, sessions, clients):
     s = sessions("echo")
     c = clients(stack.ws(s["id"]))
