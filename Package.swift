@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // Types shared by every process: ids, summaries, configuration, the API<->host
@@ -32,6 +33,18 @@ let package = Package(
         .target(
             name: "AmarreAgents", dependencies: ["AmarreCore"],
             resources: [.copy("Resources/amarre-permission-gate.ts")],
+            swiftSettings: strict),
+
+        // Access control: device credentials, pairing codes, the one access decision used by
+        // amarre-api and amarre-host alike. The only target that sees swift-crypto.
+        .target(
+            name: "AmarreAuth",
+            dependencies: ["AmarreCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+
+        // The log handler both processes use: one line per event, control characters escaped.
+        .target(
+            name: "AmarreLogging", dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
 
         // The durable store: sessions and every record, in SQLite (WAL) through GRDB.
@@ -49,19 +62,19 @@ let package = Package(
         .target(
             name: "AmarreAPI",
             dependencies: [
-                "AmarreCore", "AmarreStore", "CFastCGI",
+                "AmarreCore", "AmarreAuth", "AmarreStore", "CFastCGI",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .executableTarget(
             name: "amarre-api",
-            dependencies: ["AmarreAPI", "AmarreCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AmarreAPI", "AmarreCore", "AmarreLogging", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
 
         .target(
             name: "AmarreHost",
             dependencies: [
-                "AmarreCore", "AmarreAgents", "AmarreStore", "CAmarreSpawn",
+                "AmarreCore", "AmarreAuth", "AmarreAgents", "AmarreStore", "CAmarreSpawn",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -73,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "amarre-host",
             dependencies: [
-                "AmarreHost", "AmarreCore",
+                "AmarreHost", "AmarreCore", "AmarreLogging",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -83,16 +96,20 @@ let package = Package(
         .executableTarget(name: "amarre-demo-agent", dependencies: ["AmarreAgents"], swiftSettings: strict),
 
         .testTarget(name: "AmarreCoreTests", dependencies: ["AmarreCore"], swiftSettings: strict),
+        .testTarget(name: "AmarreAuthTests", dependencies: ["AmarreAuth", "AmarreCore"], swiftSettings: strict),
+        .testTarget(
+            name: "AmarreLoggingTests",
+            dependencies: ["AmarreLogging", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "AmarreStoreTests", dependencies: ["AmarreStore", "AmarreCore"], swiftSettings: strict),
         .testTarget(name: "AmarreAgentsTests", dependencies: ["AmarreAgents", "AmarreCore"], swiftSettings: strict),
         .testTarget(
             name: "AmarreAPITests",
-            dependencies: ["AmarreAPI", "AmarreCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AmarreAPI", "AmarreAuth", "AmarreCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(
             name: "AmarreHostTests",
             dependencies: [
-                "AmarreHost", "AmarreCore",
+                "AmarreHost", "AmarreAuth", "AmarreCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

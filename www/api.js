@@ -2,6 +2,10 @@
 //
 // Errors come back as ApiError with the server's code ("max_sessions_reached", ...) and a
 // sentence a user can read.
+//
+// Every 401 (except a wrong pairing code) is announced as an "unauthorized" event, detail
+// {status, path} or {reason: "signed-out"}: the page has no valid credentials, and app.js shows
+// the pairing screen. The credential itself is an HttpOnly cookie the page never sees.
 
 export class ApiError extends Error {
   constructor(status, code, detail, body) {
@@ -29,19 +33,39 @@ function describe(status, code, detail, body) {
       return "The amarre API is not running (nginx answered 502).";
     case "network":
       return "Cannot reach the server. Check the connection.";
+    case "unauthorized":
+      return "This device is not paired with amarre (or was signed out).";
+    case "invalid_code":
+      return "That code is wrong, expired or already used.";
+    case "too_many_attempts":
+      return "Too many attempts. Wait a minute, then try again.";
+    case "auth_disabled":
+      return "This server does not use pairing.";
     default:
       return `The server answered ${status}${code ? ` (${code})` : ""}${detail ? `: ${detail}` : ""}.`;
   }
 }
 
-export class Api {
+/** The only answer that is not "unauthorized" when it is 401: a wrong pairing code. */
+export const PAIR_PATH = "/auth/pair";
+
+/** Does this answer mean "the page has no valid credentials"? */
+export function isUnauthorized(status, path) {
+  return status === 401 && path !== PAIR_PATH;
+}
+
+export class Api extends EventTarget {
   /** @param {{base?: string, fetchImpl?: typeof fetch}} options */
   constructor({ base = "", fetchImpl = globalThis.fetch.bind(globalThis) } = {}) {
+    super();
     this.base = base;
     this.fetchImpl = fetchImpl;
+    /** Bumped by a successful pairing: a 401 to a request sent before it is old news. */
+    this.authEpoch = 0;
   }
 
   async request(method, path, body) {
+    const epoch = this.authEpoch;
     const init = { method, headers: { Accept: "application/json" }, cache: "no-store" };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
@@ -59,9 +83,30 @@ export class Api {
       try { data = JSON.parse(text); } catch { data = null; }
     }
     if (!response.ok) {
+      if (isUnauthorized(response.status, path) && epoch === this.authEpoch) {
+        this.dispatchEvent(new CustomEvent("unauthorized", { detail: { status: response.status, path } }));
+      }
       throw new ApiError(response.status, data?.error ?? null, data?.detail ?? null, data);
     }
     return data;
+  }
+
+  /** Pairs this browser with a code from `amarre pair`; the answer sets the HttpOnly cookie. */
+  async pair(code, name) {
+    const body = { code };
+    if (typeof name === "string" && name.trim() !== "") body.name = name.trim();
+    const device = await this.request("POST", PAIR_PATH, body);
+    this.authEpoch += 1;
+    return device;
+  }
+
+  /** `{"auth":"token","device":{…}}`, or `{"auth":"none"}` when the server has no access control. */
+  device() { return this.request("GET", "/auth/device"); }
+
+  /** Revokes this device and clears its cookie; then the page is unauthorized. */
+  async logout() {
+    await this.request("POST", "/auth/logout");
+    this.dispatchEvent(new CustomEvent("unauthorized", { detail: { reason: "signed-out" } }));
   }
 
   health() { return this.request("GET", "/healthz"); }

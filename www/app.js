@@ -1,32 +1,73 @@
-// Mounts the screen the route asks for, and tears the previous one down.
+// Mounts the screen the route asks for, and tears the previous one down. Any answer that says
+// this browser is not paired (api.js "unauthorized") replaces the screen with the pairing one.
 
 import { ListController } from "./list-controller.js";
 import { SessionController } from "./session-controller.js";
+import { PairingController } from "./pairing-controller.js";
+
+/** The screens, by name; each is a controller with mount(root) and destroy(). Tests pass fakes. */
+const SCREENS = {
+  list: (options) => new ListController(options),
+  session: (options) => new SessionController(options),
+  pairing: (options) => new PairingController(options),
+};
 
 export class App {
-  constructor({ root, api, attention, router, win = globalThis.window }) {
+  constructor({ root, api, attention, router, win = globalThis.window, screens = SCREENS }) {
     this.root = root;
+    this.screens = screens;
     this.api = api;
     this.attention = attention;
     this.router = router;
     this.win = win;
     this.current = null;
+    /** Which of `screens` is showing: "list", "session" or "pairing". */
+    this.screen = null;
     router.addEventListener("route", (e) => this.show(e.detail));
+    api.addEventListener("unauthorized", (e) => this.showPairing({
+      notice: e.detail?.reason === "signed-out" ? "This device is signed out." : null,
+    }));
   }
 
   show(route) {
-    if (route.name === "session" && this.current instanceof SessionController && this.current.id === route.id) return;
+    if (route.name === "pair") {
+      // The code leaves the address bar (and history) before anything else happens.
+      this.router.clearPairCode();
+      this.showPairing({ code: route.code });
+      return;
+    }
+    if (route.name === "session" && this.screen === "session" && this.current.id === route.id) return;
+    const options = { api: this.api, attention: this.attention, win: this.win };
+    if (route.name === "session") this.mount("session", { ...options, sessionId: route.id });
+    else this.mount("list", options);
+  }
+
+  /** The pairing screen; when it is already up, only a code from a new link is passed on. */
+  showPairing({ code = "", notice = null } = {}) {
+    if (this.screen === "pairing") {
+      if (code) this.current.fill(code);
+      return;
+    }
+    // "paired" always comes after an answer, so listening after mount() misses nothing.
+    const pairing = this.mount("pairing", { api: this.api, attention: this.attention, win: this.win, code, notice });
+    pairing.addEventListener("paired", () => {
+      if (this.current === pairing) this.router.go("#/");
+    });
+  }
+
+  mount(screen, options) {
     this.current?.destroy();
-    this.current = route.name === "session"
-      ? new SessionController({ sessionId: route.id, api: this.api, attention: this.attention, win: this.win })
-      : new ListController({ api: this.api, attention: this.attention, win: this.win });
-    this.current.mount(this.root);
+    const controller = this.screens[screen](options);
+    this.current = controller;
+    this.screen = screen;
+    controller.mount(this.root);
     this.win.scrollTo(0, 0);
     // Test and debugging hook: the live objects of the current screen.
     this.win.__amarre = {
       app: this, api: this.api, attention: this.attention,
-      connection: this.current.connection ?? null, transcript: this.current.transcript ?? null,
-      controller: this.current, renders: 0,
+      connection: controller.connection ?? null, transcript: controller.transcript ?? null,
+      controller, renders: 0,
     };
+    return controller;
   }
 }

@@ -22,6 +22,7 @@ export class ListController {
     this.view.addEventListener("delete", (e) => this.remove(e.detail.summary));
     this.view.addEventListener("restart", (e) => this.restart(e.detail.summary));
     this.view.addEventListener("retry", () => this.refresh());
+    this.view.addEventListener("signout", () => this.signOut());
     this.view.addEventListener("notify", async () => {
       await this.attention.requestPermission();
       this.updateNotifyButton();
@@ -37,6 +38,33 @@ export class ListController {
     this.attention.setBaseTitle("amarre");
     this.updateNotifyButton();
     this.refresh();
+    this.loadDevice();
+  }
+
+  /** Sign-out is offered only to a paired device (in AMARRE_AUTH=none mode there is none). */
+  async loadDevice() {
+    let info = null;
+    try {
+      info = await this.api.device();
+    } catch {
+      info = null; // 401: the pairing screen replaces this one; 404: a server without access control
+    }
+    if (this.destroyed) return;
+    this.view.showDevice(info?.auth === "token" && info.device ? info.device : null);
+  }
+
+  async signOut() {
+    const ok = await ConfirmDialog.ask({
+      title: "Sign out this device?",
+      text: "This browser loses its access to amarre. To use it here again, pair it with a new code from “amarre pair”.",
+      confirmLabel: "Sign out", danger: true,
+    });
+    if (!ok || this.destroyed) return;
+    try {
+      await this.api.logout(); // then api.js announces "unauthorized": the pairing screen
+    } catch (e) {
+      if (e.status !== 401 && !this.destroyed) this.view.showError(e.message);
+    }
   }
 
   updateNotifyButton() {

@@ -3,7 +3,8 @@
 // Module map: api.js (every fetch), connection.js (the WebSocket, backoff in backoff.js),
 // reducer.js (records -> view model), markdown.js + markdown-dom.js (safe rendering),
 // history.js (paging), notifications.js (attention), router.js (location.hash),
-// list-controller.js / session-controller.js (screens), views/* (DOM).
+// auth.js (pairing helpers), list-controller.js / session-controller.js /
+// pairing-controller.js (screens), views/* (DOM).
 
 import { Api } from "./api.js";
 import { Attention } from "./notifications.js";

@@ -1,8 +1,12 @@
-// Routing by location.hash: "#/" is the session list, "#/s/<id>" a session.
+// Routing by location.hash: "#/" is the session list, "#/s/<id>" a session, "#pair=<code>"
+// the link `amarre pair` prints (pair this browser, then the list).
 
-/** @returns {{name: "list"} | {name: "session", id: string}} */
+import { normalizePairCode } from "./auth.js";
+
+/** @returns {{name: "list"} | {name: "session", id: string} | {name: "pair", code: string}} */
 export function parseRoute(hash) {
   const path = String(hash ?? "").replace(/^#/, "");
+  if (/^\/?pair=/.test(path)) return { name: "pair", code: normalizePairCode(`#${path.replace(/^\//, "")}`) };
   const m = /^\/s\/([A-Za-z0-9_-]{1,64})\/?$/.exec(path);
   if (m) return { name: "session", id: m[1] };
   return { name: "list" };
@@ -28,6 +32,17 @@ export class Router extends EventTarget {
   emit() {
     this.route = parseRoute(this.win.location.hash);
     this.dispatchEvent(new CustomEvent("route", { detail: this.route }));
+  }
+
+  /**
+   * Takes a pairing code out of the address bar without a new history entry (and so without
+   * a "route" event): a code left in history could be replayed from there.
+   */
+  clearPairCode() {
+    if (parseRoute(this.win.location.hash).name !== "pair") return;
+    const { pathname, search } = this.win.location;
+    this.win.history.replaceState(this.win.history.state, "", `${pathname}${search}#/`);
+    this.route = parseRoute(this.win.location.hash);
   }
 
   go(hash) {

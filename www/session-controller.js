@@ -9,6 +9,7 @@ import { ConfirmDialog } from "./views/confirm-dialog.js";
 import { sessionTitle } from "./format.js";
 import { sessionHash } from "./router.js";
 import { approvalPreview, toolSummary } from "./tool-format.js";
+import { checkPaired, closeNeedsAuthCheck } from "./auth.js";
 
 /** How often a crashed session is checked for a restart made elsewhere. */
 const RESTART_POLL_MS = 4000;
@@ -284,8 +285,20 @@ export class SessionController {
     return this.view.banner.hidden ? null : [...this.view.banner.classList].find((c) => c !== "banner") ?? null;
   }
 
-  async onClose({ action, opened }) {
+  async onClose(close) {
+    const { action, opened } = close;
     if (this.destroyed) return;
+    if (closeNeedsAuthCheck(close)) {
+      // Revoked, or a refused handshake (a 401 looks like any other 1006 to the page): still paired?
+      const verdict = await checkPaired(this.api);
+      if (this.destroyed) return;
+      if (verdict === "unpaired") {
+        // api.js has announced it and the App shows the pairing screen; stop reconnecting.
+        this.connection.close();
+        this.setOffline();
+        return;
+      }
+    }
     if (action === "ended") {
       this.view.showBanner("ended");
       this.view.composer.setConnected(false, "This session was deleted");

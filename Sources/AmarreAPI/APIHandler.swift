@@ -1,4 +1,6 @@
+public import AmarreAuth
 public import AmarreCore
+import Foundation
 public import Logging
 
 /// Answers REST requests: origin check, routing, one control exchange with the host, and
@@ -11,15 +13,18 @@ public struct APIHandler: Sendable {
     public var events: (any EventSource)?
     /// `GET /sessions` for a few milliseconds (`AMARRE_LIST_CACHE_MS`).
     public var listCache: SessionListCache
+    /// Who may ask (`AMARRE_AUTH`); nil: nobody is asked for credentials.
+    public var authenticator: Authenticator?
 
     public init(
         originPolicy: OriginPolicy, logger: Logger, events: (any EventSource)? = nil,
-        listCache: SessionListCache = SessionListCache(ttlMs: 0)
+        listCache: SessionListCache = SessionListCache(ttlMs: 0), authenticator: Authenticator? = nil
     ) {
         self.originPolicy = originPolicy
         self.logger = logger
         self.events = events
         self.listCache = listCache
+        self.authenticator = authenticator
     }
 
     public init(configuration: AmarreConfiguration, logger: Logger) {
@@ -27,7 +32,8 @@ public struct APIHandler: Sendable {
             originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins, allowedHosts: configuration.allowedHosts),
             logger: logger,
             events: configuration.durable ? StoreEventSource(path: configuration.databasePath) : nil,
-            listCache: SessionListCache(ttlMs: configuration.listCacheMs))
+            listCache: SessionListCache(ttlMs: configuration.listCacheMs),
+            authenticator: Authenticator(mode: configuration.auth, path: configuration.devicesPath, logger: logger))
     }
 
     /// The answer to `request`; never fails: every error is turned into its HTTP answer here.
@@ -54,7 +60,17 @@ public struct APIHandler: Sendable {
                 ])
             throw APIError(.forbiddenOrigin)
         }
-        switch Route.resolve(method: request.method, path: request.path, query: request.query) {
+        let resolution = Route.resolve(method: request.method, path: request.path, query: request.query)
+        let access = authenticator?.decide(request) ?? .open
+        if access == .denied {
+            // Without credentials only the open routes answer: everything else, unknown
+            // paths included, is 401, so nothing about the API is learnt without them.
+            guard case .matched(let route) = resolution, route.isOpen else {
+                logger.debug("refused a request without valid credentials", metadata: ["http.path": "\(request.path)"])
+                throw APIError(.unauthorized)
+            }
+        }
+        switch resolution {
         case .notFound:
             throw APIError(.notFound)
         case .methodNotAllowed(let allowed):
@@ -62,11 +78,26 @@ public struct APIHandler: Sendable {
         case .badQuery(let detail):
             throw APIError(.badRequest(detail))
         case .matched(let route):
-            return try perform(route, request: request, host: host)
+            var response = try perform(route, request: request, access: access, host: host)
+            if route != .logout { refresh(access, request: request, response: &response, host: host) }
+            return response
         }
     }
 
-    private func perform(_ route: Route, request: HTTPRequest, host: some ControlChannel) throws(APIError) -> HTTPResponse {
+    /// Once a minute per device: tells the host it was seen (`lastSeenAt`) and gives a browser
+    /// its cookie again with a fresh lifetime, so a device in use never gets logged out.
+    private func refresh(_ access: AccessDecision, request: HTTPRequest, response: inout HTTPResponse, host: some ControlChannel) {
+        guard case .device(let info, let token, let source) = access, let authenticator, authenticator.shouldTouch(info.id)
+        else { return }
+        _ = try? host.exchange(.touchDevice(id: info.id))
+        if source == .cookie {
+            response.headers.append(.init("Set-Cookie", AccessControl.setCookie(token, secure: request.scheme == "https")))
+        }
+    }
+
+    private func perform(
+        _ route: Route, request: HTTPRequest, access: AccessDecision, host: some ControlChannel
+    ) throws(APIError) -> HTTPResponse {
         defer {
             // Whatever the outcome, a change may have reached the host: the list is asked anew.
             switch route {
@@ -74,13 +105,29 @@ public struct APIHandler: Sendable {
             default: break
             }
         }
-        return try respond(route, request: request, host: host)
+        return try respond(route, request: request, access: access, host: host)
     }
 
-    private func respond(_ route: Route, request: HTTPRequest, host: some ControlChannel) throws(APIError) -> HTTPResponse {
+    private func respond(
+        _ route: Route, request: HTTPRequest, access: AccessDecision, host: some ControlChannel
+    ) throws(APIError) -> HTTPResponse {
         switch route {
         case .health:
-            return health(host: host)
+            return health(host: host, detailed: access != .denied)
+        case .pair:
+            return try pair(request, host: host)
+        case .logout:
+            guard case .device(let info, _, _) = access else {
+                throw APIError(AmarreError(.authDisabled, detail: "access control is off (AMARRE_AUTH=none)"))
+            }
+            let answer = try ask(host, .revokeDevice(id: info.id))
+            guard case .revoked = answer else { throw unexpected(route, answer) }
+            var response = HTTPResponse.noContent
+            response.headers.append(.init("Set-Cookie", AccessControl.clearCookie(secure: request.scheme == "https")))
+            return response
+        case .authDevice:
+            guard case .device(let info, _, _) = access else { return .json(status: 200, text: #"{"auth":"none"}"#) }
+            return try .json(status: 200, encoding: DeviceBody(auth: "token", device: info))
         case .listInstances:
             let answer = try ask(host, .listInstances)
             guard case .instances(let instances) = answer else { throw unexpected(route, answer) }
@@ -132,8 +179,23 @@ public struct APIHandler: Sendable {
         }
     }
 
+    /// `POST /auth/pair {"code","name"?}`: the host checks the code (and the attempt limit);
+    /// a good one makes a browser device whose token becomes the cookie.
+    private func pair(_ request: HTTPRequest, host: some ControlChannel) throws(APIError) -> HTTPResponse {
+        let body = try PairRequest.parse(request.body)
+        let answer = try ask(host, .pairRedeem(code: body.code, name: body.name, address: request.clientAddress))
+        guard case .deviceToken(let id, let name, let text) = answer, let token = DeviceToken(text: text) else {
+            throw unexpected(.pair, answer)
+        }
+        var response = try HTTPResponse.json(status: 200, encoding: PairedBody(id: id, name: name, kind: "browser"))
+        response.headers.append(.init("Set-Cookie", AccessControl.setCookie(token, secure: request.scheme == "https")))
+        response.headers.append(.init("Cache-Control", "no-store"))
+        return response
+    }
+
     /// 200 with the host's counts when it answers, 503 `{"ok":false,"host":"down"}` when not.
-    private func health(host: some ControlChannel) -> HTTPResponse {
+    /// Without credentials (`detailed` false) only whether the host is up.
+    private func health(host: some ControlChannel, detailed: Bool = true) -> HTTPResponse {
         let down = HTTPResponse.json(status: 503, text: #"{"ok":false,"host":"down"}"#)
         let answer: ControlResponse
         do {
@@ -146,6 +208,7 @@ public struct APIHandler: Sendable {
             logger.warning("session host answered a health check with something else", metadata: ["control.answer": "\(answer)"])
             return down
         }
+        guard detailed else { return .json(status: 200, text: #"{"ok":true,"host":"up"}"#) }
         let body = HealthBody(ok: true, host: "up", version: health.version, sessions: health.sessions, running: health.running)
         do {
             return try .json(status: 200, encoding: body)
@@ -182,4 +245,42 @@ private struct HealthBody: Encodable {
     var version: String
     var sessions: Int
     var running: Int
+}
+
+/// `GET /auth/device`.
+private struct DeviceBody: Encodable {
+    var auth: String
+    var device: DeviceInfo
+}
+
+/// `POST /auth/pair`'s answer.
+private struct PairedBody: Encodable {
+    var id: String
+    var name: String
+    var kind: String
+}
+
+/// `POST /auth/pair`'s body.
+struct PairRequest: Equatable {
+    /// Longest code and name read (a code is 26 characters; the host keeps 100 of a name).
+    static let maxFieldBytes = 1024
+    var code: String
+    var name: String?
+
+    static func parse(_ body: [UInt8]) throws(APIError) -> PairRequest {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            throw APIError(AmarreError.badRequest("body must be a JSON object {\"code\", \"name\"?}"))
+        }
+        guard let code = object["code"] as? String, !code.isEmpty, code.utf8.count <= maxFieldBytes else {
+            throw APIError(AmarreError.badRequest("\"code\" must be the pairing code (a string)"))
+        }
+        var name: String?
+        if let value = object["name"], !(value is NSNull) {
+            guard let text = value as? String, text.utf8.count <= maxFieldBytes else {
+                throw APIError(AmarreError.badRequest("\"name\" must be a string of at most \(maxFieldBytes) bytes"))
+            }
+            name = text
+        }
+        return PairRequest(code: code, name: name)
+    }
 }

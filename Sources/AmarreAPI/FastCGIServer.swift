@@ -85,9 +85,10 @@ public final class FastCGIServer: Sendable {
             guard case .idle = phase else { throw StartupError("the FastCGI server was already started") }
             try UnixListener.checkLength(configuration.apiSocketPath)
             do {
-                try FileManager.default.createDirectory(atPath: configuration.runDir, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    atPath: configuration.socketDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
-                throw StartupError("cannot create the run directory \(configuration.runDir): \(error.localizedDescription)")
+                throw StartupError("cannot create the socket directory \(configuration.socketDir): \(error.localizedDescription)")
             }
             let listener = try UnixListener.bind(
                 path: configuration.apiSocketPath, mode: configuration.socketMode, backlog: Self.listenBacklog)

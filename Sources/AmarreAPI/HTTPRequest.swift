@@ -15,10 +15,18 @@ public struct HTTPRequest: Sendable, Equatable {
     /// `http` or `https` as the client saw it; see `HTTPRequest.scheme(forwardedProto:requestScheme:https:)`.
     public var scheme: String
     public var body: [UInt8]
+    /// `Authorization` (`HTTP_AUTHORIZATION`).
+    public var authorization: String?
+    /// `Cookie` (`HTTP_COOKIE`).
+    public var cookie: String?
+    /// Who sent the request, for the pairing attempt limit: `REMOTE_ADDR`, or the last
+    /// `X-Forwarded-For` entry when a proxy on the same machine (`tailscale serve`) passed it on.
+    public var clientAddress: String
 
     public init(
         method: HTTPMethod, path: String, query: String = "", host: String? = nil, origin: String? = nil,
-        scheme: String = "http", body: [UInt8] = []
+        scheme: String = "http", body: [UInt8] = [], authorization: String? = nil, cookie: String? = nil,
+        clientAddress: String = ""
     ) {
         self.method = method
         self.path = path
@@ -27,6 +35,9 @@ public struct HTTPRequest: Sendable, Equatable {
         self.origin = origin
         self.scheme = scheme
         self.body = body
+        self.authorization = authorization
+        self.cookie = cookie
+        self.clientAddress = clientAddress
     }
 
     /// Builds a request from CGI parameters, as nginx's `fastcgi_param`s name them; the body
@@ -51,7 +62,22 @@ public struct HTTPRequest: Sendable, Equatable {
             scheme: HTTPRequest.scheme(
                 forwardedProto: parameter("HTTP_X_FORWARDED_PROTO"),
                 requestScheme: parameter("REQUEST_SCHEME"),
-                https: parameter("HTTPS")))
+                https: parameter("HTTPS")),
+            authorization: parameter("HTTP_AUTHORIZATION").flatMap { $0.isEmpty ? nil : $0 },
+            cookie: parameter("HTTP_COOKIE").flatMap { $0.isEmpty ? nil : $0 },
+            clientAddress: HTTPRequest.clientAddress(
+                remote: parameter("REMOTE_ADDR") ?? "", forwardedFor: parameter("HTTP_X_FORWARDED_FOR")))
+    }
+
+    /// The address a request came from. A loopback peer is a proxy on this machine
+    /// (`tailscale serve`, another nginx): the address it appended to `X-Forwarded-For`
+    /// (the last entry) is the client's.
+    public static func clientAddress(remote: String, forwardedFor: String?) -> String {
+        let loopback = remote.hasPrefix("127.") || remote == "::1" || remote.hasPrefix("::ffff:127.") || remote == "unix:"
+        guard loopback, let forwardedFor,
+            let last = forwardedFor.split(separator: ",").last.map({ Substring($0).trimmingSpaces }), !last.isEmpty
+        else { return remote }
+        return String(last)
     }
 
     /// The scheme the client used, for comparing its `Origin` with its own origin.

@@ -55,6 +55,12 @@ public struct HTTPResponse: Sendable, Equatable {
         if failure.error.code == .methodNotAllowed {
             headers.append(Header("Allow", failure.allowedMethods.map(\.rawValue).joined(separator: ", ")))
         }
+        if failure.error.code == .unauthorized {
+            headers.append(Header("WWW-Authenticate", "Bearer"))
+        }
+        if let seconds = failure.error.retryAfter {
+            headers.append(Header("Retry-After", "\(seconds)"))
+        }
     }
 
     /// The bytes a FastCGI responder writes to its stdout: `Status:` line, headers, blank
@@ -74,6 +80,7 @@ public struct HTTPResponse: Sendable, Equatable {
         case 201: "Created"
         case 204: "No Content"
         case 400: "Bad Request"
+        case 401: "Unauthorized"
         case 403: "Forbidden"
         case 404: "Not Found"
         case 405: "Method Not Allowed"

@@ -17,6 +17,18 @@ public enum Route: Sendable, Equatable {
     case deleteSession(SessionID)
     case restartSession(SessionID)
     case sessionEvents(SessionID, EventsQuery)
+    case pair
+    case logout
+    case authDevice
+
+    /// Routes answered without credentials: the pairing itself, and a health check that
+    /// then tells only whether the host is up.
+    public var isOpen: Bool {
+        switch self {
+        case .health, .pair: true
+        default: false
+        }
+    }
 
     /// Resolves a request.
     ///
@@ -57,6 +69,9 @@ enum Resource: Equatable {
     case session(SessionID)
     case sessionRestart(SessionID)
     case sessionEvents(SessionID)
+    case authPair
+    case authLogout
+    case authDevice
 
     init?(path: String) {
         var path = Substring(path)
@@ -69,6 +84,9 @@ enum Resource: Equatable {
         case 1 where segments[0] == "healthz": self = .health
         case 1 where segments[0] == "instances": self = .instances
         case 1 where segments[0] == "sessions": self = .sessions
+        case 2 where segments[0] == "auth" && segments[1] == "pair": self = .authPair
+        case 2 where segments[0] == "auth" && segments[1] == "logout": self = .authLogout
+        case 2 where segments[0] == "auth" && segments[1] == "device": self = .authDevice
         case 2 where segments[0] == "sessions":
             guard let id = SessionID(segments[1]) else { return nil }
             self = .session(id)
@@ -92,6 +110,9 @@ enum Resource: Equatable {
         case .sessionRestart(let id): [(.post, .restartSession(id))]
         // Resolved with its query in `Route.resolve`; listed here for `Allow`.
         case .sessionEvents(let id): [(.get, .sessionEvents(id, EventsQuery()))]
+        case .authPair: [(.post, .pair)]
+        case .authLogout: [(.post, .logout)]
+        case .authDevice: [(.get, .authDevice)]
         }
     }
 

@@ -61,17 +61,35 @@ public struct AmarreConfiguration: Sendable, Equatable {
     public var claudeBin: String = "claude"
     /// `AMARRE_INSTANCES_JSON`, legacy `AMARRE_AGENT`, or what can run here.
     public var instances: [InstanceConfig] = []
+    /// `AMARRE_AUTH`: `token` (default: only paired browsers and bearer tokens get in) or
+    /// `none` (the original's model: whoever reaches the port drives the agents).
+    public var auth: AuthMode = .token
+    /// `AMARRE_PAIR_TTL_S`: seconds a pairing code stays valid (default 600).
+    public var pairTTLSeconds: Int = 600
+    /// `AMARRE_MAX_CLIENTS_PER_SESSION`: WebSocket clients one session takes (default 64).
+    public var maxClientsPerSession: Int = 64
+    /// `AMARRE_MAX_CLIENTS`: WebSocket clients the host takes in all (default 1024).
+    public var maxClients: Int = 1024
 
     public init(stateDir: String, instances: [InstanceConfig] = []) {
         self.stateDir = stateDir
         self.instances = instances
     }
 
-    /// Where the processes meet.
+    /// Where the processes meet. `run/` is the owner's (0700): the control socket (0600),
+    /// which grants everything, lives there. `sockets/` holds only the two sockets nginx
+    /// connects to, so nginx can be given that directory and nothing else.
     public var runDir: String { stateDir + "/run" }
-    public var apiSocketPath: String { runDir + "/api.sock" }
-    public var hostSocketPath: String { runDir + "/host.sock" }
+    public var socketDir: String { socketDirOverride ?? stateDir + "/sockets" }
+    /// `AMARRE_SOCKET_DIR`: where the sockets nginx connects to live (default
+    /// `<state>/sockets`); for an nginx of another user, a directory outside the 0700 state
+    /// directory that the nginx group may enter.
+    public var socketDirOverride: String?
+    public var apiSocketPath: String { socketDir + "/api.sock" }
+    public var hostSocketPath: String { socketDir + "/host.sock" }
     public var controlSocketPath: String { runDir + "/control.sock" }
+    /// Paired devices and tokens (hashes only), written by the host, read by the API.
+    public var devicesPath: String { stateDir + "/devices.json" }
     public var logDir: String { stateDir + "/log" }
     public var databasePath: String { stateDir + "/amarre.sqlite" }
 
@@ -84,6 +102,15 @@ public struct AmarreConfiguration: Sendable, Equatable {
         guard let id else { return defaultInstance }
         return instances.first { $0.id == id }
     }
+}
+
+/// `AMARRE_AUTH`.
+public enum AuthMode: String, Sendable, Equatable, Codable {
+    /// Every REST route but `/healthz` and `/auth/pair`, and every WebSocket upgrade, need a
+    /// paired device's cookie or a bearer token.
+    case token
+    /// No access control: the network boundary (a tailnet ACL) is the only one.
+    case none
 }
 
 /// A configuration error that stops start-up, with a message that names the culprit.
@@ -144,6 +171,16 @@ extension AmarreConfiguration {
         config.commitIntervalMs = try positive("AMARRE_COMMIT_INTERVAL_MS", config.commitIntervalMs)
         config.restartBackoffMs = try positive("AMARRE_RESTART_BACKOFF_MS", config.restartBackoffMs)
         config.listCacheMs = try positive("AMARRE_LIST_CACHE_MS", config.listCacheMs, allowZero: true)
+        config.pairTTLSeconds = try positive("AMARRE_PAIR_TTL_S", config.pairTTLSeconds)
+        config.maxClientsPerSession = try positive("AMARRE_MAX_CLIENTS_PER_SESSION", config.maxClientsPerSession)
+        config.maxClients = try positive("AMARRE_MAX_CLIENTS", config.maxClients)
+        if let auth = value("AMARRE_AUTH") {
+            guard let mode = AuthMode(rawValue: auth.lowercased()) else {
+                throw ConfigurationError(
+                    "AMARRE_AUTH must be \"token\" (paired devices and bearer tokens only) or \"none\" (no access control), got \"\(auth)\"")
+            }
+            config.auth = mode
+        }
         if let durable = value("AMARRE_DURABLE") {
             switch durable.lowercased() {
             case "1", "true", "yes", "on": config.durable = true
@@ -166,6 +203,7 @@ extension AmarreConfiguration {
         if let hosts = value("AMARRE_ALLOWED_HOSTS") {
             config.allowedHosts = hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
+        config.socketDirOverride = value("AMARRE_SOCKET_DIR")
         config.demoAgentBin = value("AMARRE_DEMO_AGENT_BIN")
         config.piBin = value("PI_BIN") ?? config.piBin
         config.claudeBin = value("CLAUDE_BIN") ?? config.claudeBin

@@ -21,6 +21,16 @@ public struct AmarreError: Error, Sendable, Codable, Equatable, CustomStringConv
         public static let payloadTooLarge = Code(rawValue: "payload_too_large")
         public static let internalError = Code(rawValue: "internal_error")
         public static let upgradeRequired = Code(rawValue: "upgrade_required")
+        /// No valid credentials (`AMARRE_AUTH=token`).
+        public static let unauthorized = Code(rawValue: "unauthorized")
+        /// `POST /auth/pair` with a wrong, expired or used code.
+        public static let invalidCode = Code(rawValue: "invalid_code")
+        /// Too many failed pairing attempts from one address.
+        public static let tooManyAttempts = Code(rawValue: "too_many_attempts")
+        /// The session or the host has as many WebSocket clients as it takes.
+        public static let tooManyClients = Code(rawValue: "too_many_clients")
+        /// Pairing and tokens with `AMARRE_AUTH=none`.
+        public static let authDisabled = Code(rawValue: "auth_disabled")
     }
 
     public var code: Code
@@ -30,12 +40,15 @@ public struct AmarreError: Error, Sendable, Codable, Equatable, CustomStringConv
     public var limit: Int?
     /// `instanceId` of `unknown_instance`.
     public var instanceId: String?
+    /// Seconds to wait (`too_many_attempts`); also sent as `Retry-After`.
+    public var retryAfter: Int?
 
-    public init(_ code: Code, detail: String? = nil, limit: Int? = nil, instanceId: String? = nil) {
+    public init(_ code: Code, detail: String? = nil, limit: Int? = nil, instanceId: String? = nil, retryAfter: Int? = nil) {
         self.code = code
         self.detail = detail
         self.limit = limit
         self.instanceId = instanceId
+        self.retryAfter = retryAfter
     }
 
     public static func badRequest(_ detail: String) -> AmarreError { AmarreError(.badRequest, detail: detail) }
@@ -45,7 +58,10 @@ public struct AmarreError: Error, Sendable, Codable, Equatable, CustomStringConv
         switch code {
         case .notFound: 404
         case .badRequest: 400
-        case .maxSessionsReached: 429
+        case .maxSessionsReached, .tooManyAttempts: 429
+        case .unauthorized, .invalidCode: 401
+        case .tooManyClients: 503
+        case .authDisabled: 409
         case .unknownInstance: 404
         case .alreadyRunning, .notRunning: 409
         case .hostUnavailable: 503
@@ -62,6 +78,7 @@ public struct AmarreError: Error, Sendable, Codable, Equatable, CustomStringConv
         var out = "{\"error\":" + JSONText.quote(code.rawValue)
         if let limit { out += ",\"limit\":\(limit)" }
         if let instanceId { out += ",\"instanceId\":" + JSONText.quote(instanceId) }
+        if let retryAfter { out += ",\"retryAfter\":\(retryAfter)" }
         if let detail { out += ",\"detail\":" + JSONText.quote(detail) }
         return out + "}"
     }

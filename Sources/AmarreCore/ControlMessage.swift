@@ -2,6 +2,14 @@ import Foundation
 
 /// Body of `POST /sessions`, after validation.
 public struct CreateSessionRequest: Sendable, Codable, Equatable {
+    /// Longest `name`, in characters (grapheme clusters).
+    public static let maxNameCharacters = 200
+    /// Longest `cwd`, in bytes (Linux's PATH_MAX).
+    public static let maxCwdBytes = 4096
+    /// Most `env` entries, and most bytes of names and values together.
+    public static let maxEnvEntries = 256
+    public static let maxEnvBytes = 64 << 10
+
     public var instanceId: String?
     public var name: String?
     public var cwd: String?
@@ -34,18 +42,32 @@ public struct CreateSessionRequest: Sendable, Codable, Equatable {
         request.instanceId = try string("instanceId")
         request.name = try string("name")
         request.cwd = try string("cwd")
+        if let name = request.name, name.count > maxNameCharacters {
+            throw .badRequest("\"name\" is longer than \(maxNameCharacters) characters")
+        }
         if let cwd = request.cwd, !cwd.hasPrefix("/") || cwd.utf8.contains(0) {
             throw .badRequest("\"cwd\" must be an absolute path without NUL bytes")
         }
+        if let cwd = request.cwd, cwd.utf8.count > maxCwdBytes {
+            throw .badRequest("\"cwd\" is longer than \(maxCwdBytes) bytes")
+        }
         if let env = dict["env"], !(env is NSNull) {
             guard let e = env as? [String: Any] else { throw .badRequest("\"env\" must be an object of strings") }
+            guard e.count <= maxEnvEntries else {
+                throw .badRequest("\"env\" has \(e.count) entries; at most \(maxEnvEntries) are taken")
+            }
             var out = [String: String]()
+            var bytes = 0
             for (k, v) in e {
                 guard let s = v as? String, !(v is NSNumber) else {
                     throw .badRequest("\"env.\(k)\" must be a string")
                 }
                 guard !k.isEmpty, !k.contains("="), !k.utf8.contains(0), !s.utf8.contains(0) else {
                     throw .badRequest("\"env\" has an invalid variable name \"\(k)\"")
+                }
+                bytes += k.utf8.count + s.utf8.count
+                guard bytes <= maxEnvBytes else {
+                    throw .badRequest("\"env\" is larger than \(maxEnvBytes) bytes")
                 }
                 out[k] = s
             }
@@ -79,6 +101,36 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     case getSession(SessionID)
     case deleteSession(SessionID)
     case restartSession(SessionID)
+
+    // Access control. Only the owner (whoever can open the 0600 control socket) sends
+    // `pairCreate`, `tokenCreate`, `listDevices` and `revokeDevice`; amarre-api sends
+    // `pairRedeem`, `touchDevice` and `revokeDevice` (logout of the calling device) on
+    // behalf of requests it has authenticated (or, for `pairRedeem`, rate-limits).
+    case pairCreate(name: String?)
+    case pairRedeem(code: String, name: String?, address: String)
+    case tokenCreate(name: String)
+    case listDevices
+    case revokeDevice(id: String)
+    case touchDevice(id: String)
+}
+
+/// A paired browser or a bearer token, as `amarre devices` lists it (never its secret).
+public struct DeviceInfo: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable { case browser, token }
+    public var id: String
+    public var name: String
+    public var kind: Kind
+    /// Epoch milliseconds, like session summaries.
+    public var createdAt: Int64
+    public var lastSeenAt: Int64?
+
+    public init(id: String, name: String, kind: Kind, createdAt: Int64, lastSeenAt: Int64? = nil) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.createdAt = createdAt
+        self.lastSeenAt = lastSeenAt
+    }
 }
 
 public enum ControlResponse: Sendable, Codable, Equatable {
@@ -90,6 +142,13 @@ public enum ControlResponse: Sendable, Codable, Equatable {
     case sessionJSON(SummaryJSON)
     case deleted
     case failure(AmarreError)
+    /// A one-time pairing code (`pairCreate`).
+    case pairingCode(code: String, expiresInSeconds: Int)
+    /// A new credential, shown once (`tokenCreate`, `pairRedeem`).
+    case deviceToken(id: String, name: String, token: String)
+    case devices(list: [DeviceInfo])
+    case revoked
+    case touched
 
     public static func sessions(_ summaries: [SessionSummary]) -> ControlResponse { .sessionsJSON(SummaryJSON(summaries)) }
     public static func session(_ summary: SessionSummary) -> ControlResponse { .sessionJSON(SummaryJSON(summary)) }

@@ -8,7 +8,12 @@ public enum HandshakeDecision: Equatable, Sendable {
     /// - Parameters:
     ///   - uri: the request target (path and optional query).
     ///   - isUpgrade: the request asks for a WebSocket upgrade.
+    ///   - authorized: the access decision (`AccessControl.decide`) let the request in.
     ///   - status: the status of a session, nil when unknown.
+    ///   - hasRoom: the session and the host take one more client.
+    ///
+    /// Checks, in order: path (404/426), upgrade (426), host and origin (403), credentials
+    /// (401, before any lookup, so ids cannot be probed), session (404/409), room (503).
     public static func decide(
         uri: String,
         isUpgrade: Bool,
@@ -16,7 +21,9 @@ public enum HandshakeDecision: Equatable, Sendable {
         host: String?,
         scheme: String,
         policy: OriginPolicy,
-        status: (SessionID) -> SessionStatus?
+        authorized: Bool = true,
+        status: (SessionID) -> SessionStatus?,
+        hasRoom: (SessionID) -> Bool = { _ in true }
     ) -> HandshakeDecision {
         let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
         if path == "/" {
@@ -32,9 +39,12 @@ public enum HandshakeDecision: Equatable, Sendable {
         guard policy.allowsHost(host), policy.allows(origin: origin, host: host, scheme: scheme) else {
             return .reject(AmarreError(.forbiddenOrigin))
         }
+        guard authorized else { return .reject(AmarreError(.unauthorized)) }
         switch status(id) {
         case nil: return .reject(.notFound)
-        case .running?: return .accept(id)
+        case .running?:
+            guard hasRoom(id) else { return .reject(AmarreError(.tooManyClients)) }
+            return .accept(id)
         case .some(let other):
             return .reject(AmarreError(.notRunning, detail: "session is \(other.rawValue)"))
         }

@@ -17,6 +17,9 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
     public var allowTools: [String]?
     /// Automatic restart after a crash; nil: never.
     public var restart: RestartPolicy?
+    /// Variables a session's `env` may set although they are on the deny-list
+    /// (`SessionEnvironmentPolicy`), e.g. `["LD_LIBRARY_PATH"]`.
+    public var allowSessionEnv: [String]?
 
     public init(
         id: String, agent: AgentKind, env: [String: String] = [:], command: [String]? = nil,
@@ -30,7 +33,7 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
         self.model = model
     }
 
-    enum CodingKeys: String, CodingKey { case id, agent, env, command, args, model, raw, allowTools, restart }
+    enum CodingKeys: String, CodingKey { case id, agent, env, command, args, model, raw, allowTools, restart, allowSessionEnv }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -43,6 +46,7 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
         raw = try c.decodeIfPresent(Bool.self, forKey: .raw)
         allowTools = try c.decodeIfPresent([String].self, forKey: .allowTools)
         restart = try c.decodeIfPresent(RestartPolicy.self, forKey: .restart)
+        allowSessionEnv = try c.decodeIfPresent([String].self, forKey: .allowSessionEnv)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -56,6 +60,7 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
         try c.encodeIfPresent(raw, forKey: .raw)
         try c.encodeIfPresent(allowTools, forKey: .allowTools)
         try c.encodeIfPresent(restart, forKey: .restart)
+        try c.encodeIfPresent(allowSessionEnv, forKey: .allowSessionEnv)
     }
 }
 

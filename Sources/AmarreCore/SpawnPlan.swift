@@ -5,7 +5,8 @@ public struct SpawnPlan: Sendable, Equatable {
     public var executable: String
     /// argv, argv[0] included.
     public var arguments: [String]
-    /// The complete environment: server < instance `env` < session `env`.
+    /// The complete environment: server < instance `env` < session `env` (< the adapter's
+    /// own variables, added by `AgentAdapters.prepare`).
     public var environment: [String: String]
     /// Working directory; nil keeps the host's.
     public var cwd: String?
@@ -57,7 +58,10 @@ public struct SpawnPlan: Sendable, Equatable {
         guard let program = argv.first, !program.isEmpty else {
             throw AmarreError(.spawnFailed, detail: "instance \(instance.id) has no command")
         }
-        guard let executable = resolve(program, path: environment["PATH"] ?? serverEnvironment["PATH"], isExecutable: isExecutable)
+        // The program is looked up on the server's PATH (with the instance's, which the owner
+        // configured), never on one a session sent.
+        let searchPath = instance.env["PATH"] ?? serverEnvironment["PATH"]
+        guard let executable = resolve(program, path: searchPath, isExecutable: isExecutable)
         else {
             throw AmarreError(.spawnFailed, detail: "instance \(instance.id): \(program) not found or not executable")
         }

@@ -303,36 +303,36 @@ private final class AgentStdinHandler: ChannelDuplexHandler {
     }
 }
 
-/// Logs the agent's stderr line by line, each line cut to a bounded length.
+/// Logs the agent's stderr line by line, each line cut to a bounded length (the log handler
+/// escapes its control characters).
 private final class AgentStderrHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     private let logger: Logger
-    private var splitter: LineSplitter
+    private var cutter: StderrLineCutter
 
     init(logger: Logger, maxLineBytes: Int) {
         self.logger = logger
-        self.splitter = LineSplitter(maxRecordBytes: maxLineBytes)
+        self.cutter = StderrLineCutter(maxLineBytes: maxLineBytes)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        splitter.feed(&buffer, emit: log)
+        let buffer = unwrapInboundIn(data)
+        cutter.feed(buffer.readableBytesView, emit: log)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        splitter.finish(emit: log)
+        cutter.finish(emit: log)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
 
-    private func log(_ output: LineSplitter.Output) {
-        switch output {
-        case .record(let line):
-            logger.notice("agent stderr", metadata: ["line": "\(String(decoding: line.readableBytesView, as: UTF8.self))"])
-        case .oversized(let bytes):
-            logger.notice("agent stderr line cut", metadata: ["line.bytes": "\(bytes)"])
+    private func log(_ line: StderrLineCutter.Line) {
+        if line.cutBytes > 0 {
+            logger.notice("agent stderr", metadata: ["line": "\(line.text)", "line.cut_bytes": "\(line.cutBytes)"])
+        } else {
+            logger.notice("agent stderr", metadata: ["line": "\(line.text)"])
         }
     }
 }

@@ -43,6 +43,10 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     private var pingTask: RepeatedTask?
     private var awaitingPong = false
+    /// A pong to a client's ping is being written; pings meanwhile only update `nextPong`,
+    /// so a client that pings without reading never piles up more than one pong.
+    private var pongInFlight = false
+    private var nextPong: ByteBuffer?
 
     struct Limits {
         var maxMessageBytes: Int
@@ -54,12 +58,15 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The `since` of the request: replay records after it before going live.
     private let since: Int64?
+    /// The paired device or token this client authenticated as (nil with `AMARRE_AUTH=none`).
+    let deviceID: String?
 
-    init(session: Session, since: Int64?, limits: Limits, logger: Logger) {
+    init(session: Session, since: Int64?, limits: Limits, logger: Logger, deviceID: String? = nil) {
         self.session = session
         self.since = since
         self.limits = limits
         self.logger = logger
+        self.deviceID = deviceID
     }
 
     /// Accepts live records: not closing, no close pending.
@@ -215,6 +222,22 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// The client's device was revoked: whatever is queued is dropped and the connection
+    /// closes now with 1008 `revoked` (cut after the close timeout if the client does not read).
+    func revoke() {
+        guard !closing else { return }
+        logger.info("closing a revoked device's connection")
+        queue.removeAll()
+        queuedBytes = 0
+        held = nil
+        heldBytes = 0
+        onQueueLow = nil
+        closeAfterQueue = nil
+        closeAfterReplay = nil
+        session.detach(self)
+        sendClose(.policyViolation, reason: "revoked")
+    }
+
     private func drain() {
         guard let context else { return }
         while context.channel.isWritable, let frame = queue.popFirst() {
@@ -256,6 +279,25 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         queuedBytes = 0
         closeAfterQueue = nil
         sendClose(code, reason: "")
+    }
+
+    /// Answers a ping; while an answer is still being written only the newest payload waits
+    /// (RFC 6455 §5.5.3 allows answering only the most recent ping).
+    private func sendPong(_ payload: ByteBuffer, context: ChannelHandlerContext) {
+        guard !pongInFlight else {
+            nextPong = payload
+            return
+        }
+        pongInFlight = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: payload))).whenComplete { _ in
+            let connection = bound.value
+            connection.pongInFlight = false
+            if let next = connection.nextPong, !connection.closing, let context = connection.context {
+                connection.nextPong = nil
+                connection.sendPong(next, context: context)
+            }
+        }
     }
 
     private func keepalive() {
@@ -307,8 +349,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
             }
         case .ping:
             guard frame.fin, frame.length <= 125 else { return fail(.protocolError) }
-            let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+            sendPong(frame.unmaskedData, context: context)
         case .pong:
             awaitingPong = false
         case .connectionClose:

@@ -1,4 +1,5 @@
 public import AmarreCore
+import AmarreAuth
 import AmarreStore
 import Foundation
 public import Logging
@@ -29,25 +30,30 @@ public struct HostService: Service {
                 commitIntervalMs: configuration.commitIntervalMs, logger: logger)
             : nil
         let restored = try store?.loadSessions() ?? []
+        let credentials = try DeviceRegistry.loadTable(configuration)
         let configuration = self.configuration
         let logger = self.logger
         // Everything of the host is confined to `loop`: build it there.
         let (ws, control, boundHost) = try await loop.flatSubmit {
-            let host = SessionHost(configuration: configuration, eventLoop: loop, logger: logger, store: store)
+            let host = SessionHost(
+                configuration: configuration, eventLoop: loop, logger: logger, store: store, credentials: credentials)
             host.restore(restored)
             let bound = NIOLoopBound(host, eventLoop: loop)
             return WebSocketServer.bind(host: host, path: configuration.hostSocketPath, group: loop)
                 .and(ControlServer.bind(host: host, path: configuration.controlSocketPath, group: loop))
                 .map { ($0.0, $0.1, bound) }
         }.get()
-        for path in [configuration.hostSocketPath, configuration.controlSocketPath] {
-            guard chmod(path, mode_t(configuration.socketMode)) == 0 else {
+        // nginx connects to the WebSocket socket; the control socket grants everything (pairing,
+        // tokens), so only its owner may use it.
+        for (path, mode) in [(configuration.hostSocketPath, configuration.socketMode), (configuration.controlSocketPath, 0o600)] {
+            guard chmod(path, mode_t(mode)) == 0 else {
                 throw ConfigurationError("cannot set mode of \(path): \(String(cString: strerror(errno)))")
             }
         }
         logger.info(
             "amarre-host ready",
             metadata: [
+                "auth": "\(configuration.auth.rawValue)",
                 "socket.websocket": "\(configuration.hostSocketPath)",
                 "socket.control": "\(configuration.controlSocketPath)",
                 "instances": "\(configuration.instances.map(\.id).joined(separator: ","))",
@@ -66,18 +72,26 @@ public struct HostService: Service {
         logger.info("amarre-host stopped")
     }
 
-    /// Creates the state and run directories; checks socket paths fit in `sun_path`.
+    /// Creates the state, run and socket directories; checks socket paths fit in `sun_path`.
+    ///
+    /// The state directory (database, devices, logs) and `run/` (the control socket) are the
+    /// owner's alone: 0700, tightened if they were looser. The socket directory is made 0700
+    /// when missing and otherwise left as the owner set it (e.g. 0750 for nginx's group).
     static func prepareRunDirectory(_ configuration: AmarreConfiguration) throws {
         for path in [configuration.hostSocketPath, configuration.controlSocketPath, configuration.apiSocketPath]
         where path.utf8.count >= 108 {
             throw ConfigurationError("socket path too long for a Unix socket (max 107 bytes): \(path); use a shorter AMARRE_STATE_DIR")
         }
-        do {
-            try FileManager.default.createDirectory(
-                atPath: configuration.runDir, withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o755])
-        } catch {
-            throw ConfigurationError("cannot create \(configuration.runDir): \(error.localizedDescription)")
+        for (directory, enforce) in [(configuration.stateDir, true), (configuration.runDir, true), (configuration.socketDir, false)] {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw ConfigurationError("cannot create \(directory): \(error.localizedDescription)")
+            }
+            if enforce, chmod(directory, 0o700) != 0 {
+                throw ConfigurationError("cannot set mode 0700 on \(directory): \(String(cString: strerror(errno)))")
+            }
         }
     }
 }

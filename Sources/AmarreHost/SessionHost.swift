@@ -1,5 +1,6 @@
 public import AmarreCore
 import AmarreAgents
+public import AmarreAuth
 public import AmarreStore
 import Foundation
 public import Logging
@@ -25,15 +26,23 @@ public final class SessionHost {
     private var lastPosition: Int64 = 0
     /// Set by `stopAll`: no more changes are taken.
     private var shuttingDown = false
+    /// Paired devices, tokens and pairing codes.
+    let devices: DeviceRegistry
+    private var lastSeenFlush: Scheduled<Void>?
 
+    /// - Parameter credentials: the device table; by default what `devices.json` holds.
     public init(
         configuration: AmarreConfiguration, eventLoop: any EventLoop, logger: Logger, store: RecordStore?,
-        serverEnvironment: [String: String]? = nil
+        serverEnvironment: [String: String]? = nil, credentials: CredentialTable? = nil
     ) {
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.logger = logger
         self.store = store
+        self.devices = DeviceRegistry(
+            mode: configuration.auth, path: configuration.devicesPath,
+            table: credentials ?? (try? CredentialFile.load(configuration.devicesPath)) ?? CredentialTable(),
+            pairTTLSeconds: configuration.pairTTLSeconds, logger: logger)
         self.serverEnvironment = serverEnvironment ?? ProcessInfo.processInfo.environment
         self.originPolicy = OriginPolicy(
             allowedOrigins: configuration.allowedOrigins, allowedHosts: configuration.allowedHosts)
@@ -103,6 +112,21 @@ public final class SessionHost {
                 return .deleted
             case .restartSession(let id):
                 return .session(try restart(id))
+            case .pairCreate(let name):
+                return try devices.createPairingCode(name: name)
+            case .pairRedeem(let code, let name, let address):
+                return try devices.redeem(code: code, name: name, address: address)
+            case .tokenCreate(let name):
+                return try devices.createToken(name: name)
+            case .listDevices:
+                return .devices(list: devices.devices)
+            case .revokeDevice(let id):
+                try devices.revoke(id)
+                closeClients(ofDevice: id)
+                return .revoked
+            case .touchDevice(let id):
+                deviceSeen(id)
+                return .touched
             }
         } catch {
             return .failure(error)
@@ -110,12 +134,14 @@ public final class SessionHost {
     }
 
     private func create(_ body: CreateSessionRequest) throws(AmarreError) -> SessionSummary {
-        guard sessions.count < configuration.maxSessions else {
+        // Sessions still being stopped hold their agent: they count until it is gone.
+        guard sessions.count + stopping.count < configuration.maxSessions else {
             throw AmarreError(.maxSessionsReached, limit: configuration.maxSessions)
         }
         guard let instance = configuration.instance(body.instanceId) else {
             throw AmarreError(.unknownInstance, instanceId: body.instanceId ?? "")
         }
+        try SessionEnvironmentPolicy.check(body.env, instance: instance)
         if let cwd = body.cwd {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: cwd, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -159,11 +185,42 @@ public final class SessionHost {
         return session.summary
     }
 
+    // MARK: devices and clients
+
+    /// WebSocket clients of every session.
+    var clientCount: Int { sessions.values.reduce(0) { $0 + $1.clients.count } }
+
+    /// Whether one more client may attach to `id` (`AMARRE_MAX_CLIENTS_PER_SESSION`,
+    /// `AMARRE_MAX_CLIENTS`).
+    func hasRoomForClient(_ id: SessionID) -> Bool {
+        guard let session = sessions[id] else { return true }
+        return session.clients.count < configuration.maxClientsPerSession && clientCount < configuration.maxClients
+    }
+
+    /// Closes every WebSocket of a revoked device at once (1008 `revoked`).
+    private func closeClients(ofDevice id: String) {
+        for session in sessions.values {
+            for client in session.clients where client.deviceID == id { client.revoke() }
+        }
+    }
+
+    /// A device used amarre now; `lastSeenAt` reaches the file within a few seconds.
+    func deviceSeen(_ id: String) {
+        guard devices.touch(id), lastSeenFlush == nil else { return }
+        lastSeenFlush = eventLoop.scheduleTask(in: .milliseconds(DeviceRegistry.lastSeenWriteDelayMs)) { [self] in
+            lastSeenFlush = nil
+            devices.flushLastSeen()
+        }
+    }
+
     /// Host shutdown: terminates every agent but keeps the sessions in the store, so they
     /// come back on the next start. The future completes when every agent is gone.
     public func stopAll() -> EventLoopFuture<Void> {
         eventLoop.assertInEventLoop()
         shuttingDown = true
+        lastSeenFlush?.cancel()
+        lastSeenFlush = nil
+        devices.flushLastSeen()
         let all = order.compactMap { sessions[$0] }
         sessions.removeAll()
         order.removeAll()

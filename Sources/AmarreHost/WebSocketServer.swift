@@ -1,3 +1,4 @@
+import AmarreAuth
 import AmarreCore
 import Logging
 import NIOCore
@@ -23,14 +24,15 @@ enum WebSocketServer {
                     maxFrameSize: limits.maxMessageBytes,
                     automaticErrorHandling: true,
                     shouldUpgrade: { channel, head in
-                        let decision = decide(head, boundHost.value)
+                        let decision = decide(head, boundHost.value).handshake
                         guard case .accept = decision else { return channel.eventLoop.makeSucceededFuture(nil) }
                         return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
                     },
                     upgradePipelineHandler: { channel, head in
                         channel.eventLoop.makeCompletedFuture {
                             let host = boundHost.value
-                            guard case .accept(let id) = decide(head, host), let session = host.session(id) else {
+                            let (decision, access) = decide(head, host)
+                            guard case .accept(let id) = decision, let session = host.session(id) else {
                                 // The session went away between the check and the upgrade.
                                 channel.close(promise: nil)
                                 return
@@ -39,10 +41,14 @@ enum WebSocketServer {
                             channel.pipeline.syncOperations.removeHandler(name: refusalHandlerName, promise: nil)
                             var clientLogger = logger
                             clientLogger[metadataKey: "session.id"] = "\(id)"
+                            if let device = access.deviceID {
+                                clientLogger[metadataKey: "device.id"] = "\(device)"
+                                host.deviceSeen(device)
+                            }
                             try channel.pipeline.syncOperations.addHandler(
                                 ClientConnection(
                                     session: session, since: sinceParameter(head.uri), limits: limits,
-                                    logger: clientLogger))
+                                    logger: clientLogger, deviceID: access.deviceID))
                         }
                     })
                 return channel.eventLoop.makeCompletedFuture {
@@ -64,13 +70,20 @@ enum WebSocketServer {
         return nil
     }
 
-    static func decide(_ head: HTTPRequestHead, _ host: SessionHost) -> HandshakeDecision {
+    static func decide(_ head: HTTPRequestHead, _ host: SessionHost) -> (handshake: HandshakeDecision, access: AccessDecision) {
         let isUpgrade = head.headers["upgrade"].contains { $0.lowercased() == "websocket" }
         let scheme = head.headers.first(name: "x-forwarded-proto") ?? "http"
-        return HandshakeDecision.decide(
+        // Several Cookie headers (HTTP/2 fronts split them) are one list.
+        let cookies = head.headers["cookie"]
+        let access = host.devices.decide(
+            authorization: head.headers.first(name: "authorization"),
+            cookie: cookies.isEmpty ? nil : cookies.joined(separator: "; "))
+        let handshake = HandshakeDecision.decide(
             uri: head.uri, isUpgrade: isUpgrade, origin: head.headers.first(name: "origin"),
             host: head.headers.first(name: "host"), scheme: scheme, policy: host.originPolicy,
-            status: { host.session($0)?.status })
+            authorized: access.isAllowed, status: { host.session($0)?.status },
+            hasRoom: { host.hasRoomForClient($0) })
+        return (handshake, access)
     }
 }
 
@@ -85,7 +98,7 @@ private final class RefusalHandler: ChannelInboundHandler, RemovableChannelHandl
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .head(let head) = unwrapInboundIn(data) else { return }
         let error: AmarreError
-        switch WebSocketServer.decide(head, host.value) {
+        switch WebSocketServer.decide(head, host.value).handshake {
         case .reject(let e): error = e
         case .accept: error = AmarreError(.badRequest, detail: "invalid WebSocket handshake")
         }
@@ -94,6 +107,7 @@ private final class RefusalHandler: ChannelInboundHandler, RemovableChannelHandl
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: "\(body.readableBytes)")
         headers.add(name: "Connection", value: "close")
+        if error.code == .unauthorized { headers.add(name: "WWW-Authenticate", value: "Bearer") }
         let status = HTTPResponseStatus(statusCode: error.httpStatus)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)

@@ -9,6 +9,10 @@ public final class RecordReader: Sendable {
 
     /// Largest page `events` returns.
     public static let maxPageSize = 1000
+    /// Most record bytes in one page (a page holds at least one record, whatever its size):
+    /// 1000 records of 16 MiB would otherwise be 16 GB in one answer. The client pages on
+    /// from the last `_seq` it got, as it does past `limit`.
+    public static let maxPageBytes = 4 << 20
 
     public init(path: String) throws {
         var config = Configuration()
@@ -24,9 +28,12 @@ public final class RecordReader: Sendable {
         let limit = max(1, min(limit, RecordReader.maxPageSize))
         let rows: [[UInt8]] = try pool.read { db in
             if let before {
-                return try RecordStore.backward(db, session, before: before, limit: limit).map(\.bytes)
+                return try RecordStore.backward(db, session, before: before, limit: limit, maxBytes: RecordReader.maxPageBytes)
+                    .map(\.bytes)
             }
-            return try RecordStore.forward(db, session, after: after ?? 0, upTo: .max, limit: limit).map(\.bytes)
+            return try RecordStore.forward(
+                db, session, after: after ?? 0, upTo: .max, limit: limit, maxBytes: RecordReader.maxPageBytes
+            ).map(\.bytes)
         }
         var out: [UInt8] = [UInt8(ascii: "[")]
         out.reserveCapacity(rows.reduce(2) { $0 + $1.count + 1 })

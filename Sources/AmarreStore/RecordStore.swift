@@ -359,17 +359,21 @@ public final class RecordStore: Sendable {
     }
 
     /// The newest `limit` records with `seq < before`, oldest first.
-    static func backward(_ db: Database, _ session: SessionID, before: Int64, limit: Int) throws
+    /// At most `maxBytes` of record text, but always at least one record.
+    static func backward(_ db: Database, _ session: SessionID, before: Int64, limit: Int, maxBytes: Int = .max) throws
         -> [(seq: Int64, bytes: [UInt8])]
     {
         var newestFirst: [(seq: Int64, bytes: [UInt8])] = []
+        var bytes = 0
         let rows = try Row.fetchCursor(
             db,
             sql: "SELECT first_seq, data FROM chunk WHERE session_id = ? AND first_seq < ? ORDER BY first_seq DESC",
             arguments: [session.rawValue, before])
-        while newestFirst.count < limit, let row = try rows.next() {
+        scan: while newestFirst.count < limit, let row = try rows.next() {
             for r in Chunk.records(first: row["first_seq"], data: row["data"]).reversed() where r.seq < before {
+                if !newestFirst.isEmpty, bytes + r.bytes.count > maxBytes { break scan }
                 newestFirst.append(r)
+                bytes += r.bytes.count
                 if newestFirst.count == limit { break }
             }
         }

@@ -2,8 +2,12 @@
 // Reads the configuration, bootstraps logging, and serves until SIGTERM/SIGINT.
 import AmarreAPI
 import AmarreCore
+import AmarreLogging
 import Foundation
 import Logging
+
+// Files and sockets this process makes are its owner's alone unless it says otherwise.
+umask(0o077)
 
 let configuration: AmarreConfiguration
 do {
@@ -14,7 +18,7 @@ do {
     exit(2)
 }
 
-LoggingSystem.bootstrap(StreamLogHandler.standardError)
+AmarreLogHandler.bootstrap(environment: ProcessInfo.processInfo.environment)
 let logger = Logger(label: "amarre.api")
 
 do {

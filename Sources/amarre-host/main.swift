@@ -1,15 +1,15 @@
 import AmarreCore
 import AmarreHost
+import AmarreLogging
 import Foundation
 import Logging
 import ServiceLifecycle
 import UnixSignals
 
-LoggingSystem.bootstrap { label in
-    var handler = StreamLogHandler.standardError(label: label)
-    handler.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["AMARRE_LOG_LEVEL"] ?? "") ?? .info
-    return handler
-}
+// Files and sockets this process makes (the database, its WAL, devices.json, the control
+// socket) are its owner's alone unless it says otherwise.
+umask(0o077)
+AmarreLogHandler.bootstrap(environment: ProcessInfo.processInfo.environment)
 let logger = Logger(label: "amarre.host")
 
 let configuration: AmarreConfiguration

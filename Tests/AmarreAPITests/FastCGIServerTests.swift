@@ -12,9 +12,11 @@ private final class Harness {
     let configuration: AmarreConfiguration
     let server: FastCGIServer
 
-    init(threads: Int = 2, allowedOrigins: [String] = []) throws {
+    init(threads: Int = 2, allowedOrigins: [String] = [], auth: AuthMode = .none) throws {
         directory = try TemporaryDirectory()
         var configuration = AmarreConfiguration(stateDir: directory.path)
+        configuration.auth = auth
+        try FileManager.default.createDirectory(atPath: configuration.runDir, withIntermediateDirectories: true)
         configuration.apiThreads = threads
         configuration.allowedOrigins = allowedOrigins
         configuration.allowedHosts = ["amarre.test"]
@@ -189,7 +191,7 @@ struct FastCGIServerLifecycleTests {
     func staleSocket() throws {
         let directory = try TemporaryDirectory()
         let configuration = AmarreConfiguration(stateDir: directory.path)
-        try FileManager.default.createDirectory(atPath: configuration.runDir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: configuration.socketDir, withIntermediateDirectories: true)
 
         // Stale: bound, then closed without unlinking, as after a crash.
         close(try TestSocket.listen(configuration.apiSocketPath))
@@ -222,7 +224,10 @@ struct FastCGIServerLifecycleTests {
     @Test("stop lets a request in flight finish")
     func stopWaitsForRequests() throws {
         let directory = try TemporaryDirectory()
-        let configuration = AmarreConfiguration(stateDir: directory.path)
+        var open = AmarreConfiguration(stateDir: directory.path)
+        open.auth = .none
+        let configuration = open
+        try FileManager.default.createDirectory(atPath: configuration.runDir, withIntermediateDirectories: true)
         let server = FastCGIServer(configuration: configuration, logger: quiet)
         try server.start()
         let entered = DispatchSemaphore(value: 0)

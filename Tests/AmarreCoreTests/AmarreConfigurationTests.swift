@@ -102,9 +102,15 @@ struct AmarreConfigurationTests {
     func derivedPaths() throws {
         let c = AmarreConfiguration(stateDir: "/s")
         #expect(c.runDir == "/s/run")
-        #expect(c.apiSocketPath == "/s/run/api.sock")
-        #expect(c.hostSocketPath == "/s/run/host.sock")
+        #expect(c.socketDir == "/s/sockets")
+        #expect(c.apiSocketPath == "/s/sockets/api.sock")
+        #expect(c.hostSocketPath == "/s/sockets/host.sock")
         #expect(c.controlSocketPath == "/s/run/control.sock")
+        #expect(c.devicesPath == "/s/devices.json")
+        var moved = c
+        moved.socketDirOverride = "/run/amarre"
+        #expect(moved.apiSocketPath == "/run/amarre/api.sock")
+        #expect(moved.controlSocketPath == "/s/run/control.sock")
         #expect(c.logDir == "/s/log")
         #expect(c.databasePath == "/s/amarre.sqlite")
     }

@@ -92,12 +92,14 @@ struct SpawnPlanTests {
         #expect(try plan(InstanceConfig(id: "d", agent: .demo), configuration: c).executable == "/opt/demo")
     }
 
-    @Test("the program is looked up in the merged PATH")
-    func mergedPath() throws {
+    @Test("the program is looked up on the instance's PATH, never on one a session sent")
+    func serverPath() throws {
         let instance = InstanceConfig(id: "i", agent: .command, env: ["PATH": "/opt/bin:/usr/bin"], command: ["cat"])
         #expect(try plan(instance).executable == "/opt/bin/cat")
         let session = CreateSessionRequest(env: ["PATH": "/usr/bin"])
-        #expect(try plan(instance, session).executable == "/usr/bin/cat")
+        #expect(try plan(instance, session).executable == "/opt/bin/cat")
+        // The session's PATH still reaches the agent's environment.
+        #expect(try plan(instance, session).environment["PATH"] == "/usr/bin")
     }
 
     @Test("without PATH the usual directories are searched")

@@ -2,7 +2,7 @@
 // or lose the focus.
 //
 // Events: "create", "delete" detail {summary}, "restart" detail {summary}, "notify" (allow
-// notifications), "retry".
+// notifications), "retry", "signout".
 
 import { h, replaceChildren } from "./dom.js";
 import { exitText, relativeTime, sessionTitle } from "../format.js";
@@ -27,12 +27,19 @@ export class SessionListView extends EventTarget {
       h("p", { className: "muted" }, "Start an agent here, then follow it and answer its questions from any device."),
       h("button", { type: "button", className: "btn primary", onclick: () => this.emit("create") }, "Start a session"));
     this.loading = h("div", { className: "loading" }, "Loading sessions…");
+    this.deviceName = h("span", { className: "device-name" });
+    this.signOutButton = h("button", {
+      type: "button", className: "btn small ghost sign-out", onclick: () => this.emit("signout"),
+      attrs: { "data-testid": "sign-out" },
+    }, "Sign out this device");
+    this.device = h("footer", { className: "device-footer", hidden: true },
+      h("span", { className: "device-label muted" }, "This device: ", this.deviceName), this.signOutButton);
     this.el = h("div", { className: "screen list-screen" },
       h("header", { className: "bar list-bar" },
         h("div", { className: "brand" }, h("span", { className: "brand-mark", attrs: { "aria-hidden": "true" } }, "⚓"), h("h1", {}, "amarre")),
         this.notifyButton, this.newButton),
       this.banner,
-      h("main", { className: "list-main" }, this.loading, this.list, this.empty));
+      h("main", { className: "list-main" }, this.loading, this.list, this.empty, this.device));
   }
 
   emit(name, detail) {
@@ -41,6 +48,12 @@ export class SessionListView extends EventTarget {
 
   showNotifyButton(show) {
     this.notifyButton.hidden = !show;
+  }
+
+  /** device: the paired device (`GET /auth/device`), or null when there is nothing to sign out of. */
+  showDevice(device) {
+    this.device.hidden = !device;
+    this.deviceName.textContent = device ? (typeof device.name === "string" && device.name ? device.name : "unnamed") : "";
   }
 
   showError(text) {

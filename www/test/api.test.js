@@ -1,0 +1,91 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Api, ApiError, isUnauthorized } from "../api.js";
+
+/** A fetch that answers from a table keyed by "METHOD /path"; records what was asked. */
+function fakeFetch(table) {
+  const calls = [];
+  const impl = async (url, init) => {
+    calls.push({ url, method: init.method, body: init.body ? JSON.parse(init.body) : undefined });
+    const answer = table[`${init.method} ${url}`];
+    if (answer instanceof Error) throw answer;
+    if (typeof answer === "function") return answer();
+    const [status, body] = answer ?? [404, { error: "not_found" }];
+    return { ok: status >= 200 && status < 300, status, text: async () => (body === undefined ? "" : JSON.stringify(body)) };
+  };
+  return { impl, calls };
+}
+
+function setup(table) {
+  const f = fakeFetch(table);
+  const api = new Api({ fetchImpl: f.impl });
+  const events = [];
+  api.addEventListener("unauthorized", (e) => events.push(e.detail));
+  return { api, events, calls: f.calls };
+}
+
+test("401 means unauthorized everywhere except a wrong pairing code", () => {
+  assert.equal(isUnauthorized(401, "/sessions"), true);
+  assert.equal(isUnauthorized(401, "/auth/device"), true);
+  assert.equal(isUnauthorized(401, "/auth/logout"), true);
+  assert.equal(isUnauthorized(401, "/auth/pair"), false);
+  for (const status of [200, 403, 404, 409, 429, 502]) assert.equal(isUnauthorized(status, "/sessions"), false, String(status));
+});
+
+test("a 401 from any API call announces that the page must pair, and still throws", async () => {
+  const { api, events } = setup({ "GET /sessions": [401, { error: "unauthorized" }] });
+  await assert.rejects(api.sessions(), (e) => e instanceof ApiError && e.status === 401 && e.code === "unauthorized");
+  assert.deepEqual(events, [{ status: 401, path: "/sessions" }]);
+});
+
+test("other failures are not announced", async () => {
+  const { api, events } = setup({ "GET /sessions": [502, undefined], "GET /instances": new TypeError("offline") });
+  await assert.rejects(api.sessions(), (e) => e.status === 502);
+  await assert.rejects(api.instances(), (e) => e.status === 0 && e.code === "network");
+  assert.deepEqual(events, []);
+});
+
+test("pairing posts the code and the name, and a wrong code is not 'unauthorized'", async () => {
+  const { api, events, calls } = setup({ "POST /auth/pair": [401, { error: "invalid_code" }] });
+  await assert.rejects(api.pair("abcd", "  Phone "), (e) => e.status === 401 && e.code === "invalid_code" && /wrong, expired or already used/.test(e.message));
+  assert.deepEqual(calls[0], { url: "/auth/pair", method: "POST", body: { code: "abcd", name: "Phone" } });
+  assert.deepEqual(events, []);
+});
+
+test("an empty device name is left out", async () => {
+  const { api, calls } = setup({ "POST /auth/pair": [200, { id: "0123456789abcdef", name: "", kind: "browser" }] });
+  await api.pair("abcd", "  ");
+  assert.deepEqual(calls[0].body, { code: "abcd" });
+});
+
+test("too many attempts: 429 with the server's code", async () => {
+  const { api } = setup({ "POST /auth/pair": [429, { error: "too_many_attempts" }] });
+  await assert.rejects(api.pair("abcd"), (e) => e.status === 429 && /Wait a minute/.test(e.message));
+});
+
+test("a 401 to a request sent before a successful pairing is old news", async () => {
+  let release;
+  const late = new Promise((resolve) => { release = resolve; });
+  const { api, events } = setup({
+    "GET /sessions": () => late,
+    "POST /auth/pair": [200, { id: "0123456789abcdef", name: "Phone", kind: "browser" }],
+  });
+  const pending = api.sessions();
+  assert.deepEqual(await api.pair("abcd", "Phone"), { id: "0123456789abcdef", name: "Phone", kind: "browser" });
+  release({ ok: false, status: 401, text: async () => '{"error":"unauthorized"}' });
+  await assert.rejects(pending, (e) => e.status === 401);
+  assert.deepEqual(events, []);
+});
+
+test("signing out revokes this device, then the page is unauthorized", async () => {
+  const { api, events, calls } = setup({ "POST /auth/logout": [204, undefined] });
+  await api.logout();
+  assert.deepEqual(calls.map((c) => `${c.method} ${c.url}`), ["POST /auth/logout"]);
+  assert.deepEqual(events, [{ reason: "signed-out" }]);
+});
+
+test("GET /auth/device in none mode answers without any 401", async () => {
+  const { api, events } = setup({ "GET /auth/device": [200, { auth: "none" }] });
+  assert.deepEqual(await api.device(), { auth: "none" });
+  assert.deepEqual(events, []);
+});
