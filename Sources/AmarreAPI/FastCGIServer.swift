@@ -45,10 +45,17 @@ public final class FastCGIServer: Sendable {
         case stopped
     }
 
-    public init(configuration: AmarreConfiguration, logger: Logger) {
+    /// Longest a FastCGI connection may stay silent (before its request, or within its body)
+    /// and a write may block, so a client that connects and sends nothing cannot pin an
+    /// accept thread.
+    public static let defaultIdleTimeout: Duration = .seconds(10)
+    let idleTimeout: Duration
+
+    public init(configuration: AmarreConfiguration, logger: Logger, idleTimeout: Duration = FastCGIServer.defaultIdleTimeout) {
         self.configuration = configuration
         self.logger = logger
         self.handler = APIHandler(configuration: configuration, logger: logger)
+        self.idleTimeout = idleTimeout
     }
 
     /// Serves until SIGTERM or SIGINT, then stops gracefully and returns.
@@ -142,19 +149,41 @@ public final class FastCGIServer: Sendable {
             request.deinitialize(count: 1)
             request.deallocate()
         }
-        guard FCGX_InitRequest(request, listenFD, 0) == 0 else {
+        // libfcgi is given no listening socket: connections are accepted here, so each gets its
+        // timeouts before libfcgi reads from it (libfcgi's own accept sets none, and a peer
+        // that connects and sends nothing would hold the thread for ever).
+        guard FCGX_InitRequest(request, -1, 0) == 0 else {
             logger.error("FCGX_InitRequest failed")
             return
         }
         let host = HostClient(socketPath: configuration.controlSocketPath, logger: logger)
         defer { host.disconnect() }
         while true {
-            let status = FCGX_Accept_r(request)
-            if status < 0 {
+            // amarre-api never forks: no close-on-exec race to guard against.
+            let connection = accept(listenFD, nil, nil)
+            if connection < 0 {
+                let code = errno
                 if stopping.load(ordering: .acquiring) { break }
-                logger.warning("FastCGI accept failed", metadata: ["error": "\(UnixSocket.describe(errno: -status))"])
+                if code == EINTR || code == ECONNABORTED { continue }
+                logger.warning("FastCGI accept failed", metadata: ["error": "\(UnixSocket.describe(errno: code))"])
                 let (seconds, attoseconds) = Self.acceptErrorPause.components
                 Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
+                continue
+            }
+            guard UnixSocket.setTimeouts(connection, idleTimeout) else {
+                close(connection)
+                continue
+            }
+            // FCGX_Accept_r first finishes the previous request (closing its connection unless
+            // it is kept), then reads a request from `ipcFd` when that is open.
+            request.pointee.ipcFd = connection
+            request.pointee.keepConnection = 1
+            // A connection that times out is closed at once, not with libfcgi's lingering close.
+            request.pointee.detached = 1
+            let status = FCGX_Accept_r(request)
+            if status < 0 {
+                // No request within the idle timeout, or not FastCGI: libfcgi has closed it.
+                logger.debug("FastCGI connection closed without a request", metadata: ["error": "\(UnixSocket.describe(errno: -status))"])
                 continue
             }
             serve(request, host: host)

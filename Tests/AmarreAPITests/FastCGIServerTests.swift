@@ -12,7 +12,7 @@ private final class Harness {
     let configuration: AmarreConfiguration
     let server: FastCGIServer
 
-    init(threads: Int = 2, allowedOrigins: [String] = [], auth: AuthMode = .none) throws {
+    init(threads: Int = 2, allowedOrigins: [String] = [], auth: AuthMode = .none, idleTimeout: Duration = .seconds(10)) throws {
         directory = try TemporaryDirectory()
         var configuration = AmarreConfiguration(stateDir: directory.path)
         configuration.auth = auth
@@ -22,7 +22,8 @@ private final class Harness {
         configuration.allowedHosts = ["amarre.test"]
         self.configuration = configuration
         server = FastCGIServer(
-            configuration: configuration, logger: Logger(label: "amarre.api.test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            configuration: configuration, logger: Logger(label: "amarre.api.test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            idleTimeout: idleTimeout)
         try server.start()
     }
 
@@ -72,6 +73,19 @@ struct FastCGIServerTests {
         #expect(response.status == 429)
         #expect(response.headers["Content-Type"] == "application/json")
         #expect(response.text == #"{"error":"max_sessions_reached","limit":8}"#)
+    }
+
+    @Test("a connection that sends nothing is closed after the idle timeout and does not pin the only accept thread")
+    func idleConnection() throws {
+        let harness = try Harness(threads: 1, idleTimeout: .milliseconds(300))
+        let idle = try TestSocket.connect(harness.configuration.apiSocketPath)
+        defer { close(idle) }
+        // Answered once the idle connection has timed out (the host is absent: 503).
+        let health = try harness.request("GET", "/healthz")
+        #expect(health.status == 503)
+        // libfcgi closed the idle connection: reading it ends.
+        var byte: UInt8 = 0
+        #expect(read(idle, &byte, 1) <= 0)
     }
 
     @Test("without a host socket the API answers 503")

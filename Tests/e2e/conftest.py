@@ -299,6 +299,9 @@ class Stack:
             "AMARRE_KILL_GRACE_MS": str(SHARED_GRACE_MS),
             "AMARRE_DEMO_AGENT_BIN": str(BIN_DIR / "amarre-demo-agent"),
             "PYTHONDONTWRITEBYTECODE": "1",
+            # The suite predating access control runs open (AMARRE_AUTH=none must keep it
+            # passing unchanged); test_auth.py and the pairing browser test run with tokens.
+            "AMARRE_AUTH": "none",
             MARKER_VAR: str(self.dir),
         })
         if self.instances is not None:
@@ -453,6 +456,39 @@ class Stack:
         self.procs["host"].send_signal(sig)
         self.procs["host"].wait(timeout=DEFAULT_TIMEOUT)
 
+    # the owner's control socket and CLI
+
+    @property
+    def control_socket(self) -> Path:
+        assert self.dir is not None
+        return self.dir / "run" / "control.sock"
+
+    def control(self, request: dict) -> dict:
+        """One exchange on the host's control socket (what `scripts/amarre pair` and friends do)."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(DEFAULT_TIMEOUT)
+            s.connect(str(self.control_socket))
+            s.sendall(json.dumps(request).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                assert chunk, "control socket closed before the answer"
+                data += chunk
+        return json.loads(data)
+
+    def cli(self, *args: str, env: dict[str, str] | None = None, check: bool = True,
+            input: str | None = None) -> subprocess.CompletedProcess:
+        """Runs scripts/amarre against this stack."""
+        full_env = {**self.env, **(env or {})}
+        r = subprocess.run([str(REPO / "scripts" / "amarre"), "--state-dir", str(self.dir), "--url", self.origin, *args],
+                           env=full_env, capture_output=True, text=True, timeout=30, input=input)
+        if check:
+            assert r.returncode == 0, f"amarre {' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}"
+        return r
+
+    def make_token(self, name: str = "e2e") -> str:
+        return self.cli("token", "create", "--name", name).stdout.strip()
+
     # REST
 
     @property
@@ -502,6 +538,12 @@ class Stack:
 
     def raw_ws(self, path: str, **kw: Any) -> RawWebSocket:
         return RawWebSocket.open("127.0.0.1", self.port, path, **kw)
+
+    def raw_ws_status(self, path: str, headers: dict[str, str] | None = None) -> int:
+        """The status of an upgrade of `path`; the connection is closed at once."""
+        ws = self.raw_ws(path, headers=headers)
+        ws.sock.close()
+        return ws.handshake.status
 
 
 @atexit.register

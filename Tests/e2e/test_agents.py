@@ -30,7 +30,9 @@ ENV = {
     "FAKE_CLAUDE_MAX_SECONDS": "120",
 }
 INSTANCES = [
-    {"id": "pi", "agent": "pi", "allowTools": ["read", "grep"], "env": {"AMARRE_GATE_PROMPT": "confirm"}},
+    {"id": "pi", "agent": "pi", "allowTools": ["read", "grep"], "env": {"AMARRE_GATE_PROMPT": "confirm"},
+     # A session may choose the gate's prompt only because the instance allows it.
+     "allowSessionEnv": ["AMARRE_GATE_PROMPT"]},
     {"id": "claude", "agent": "claude-code"},
     {"id": "claude-raw", "agent": "claude-code", "raw": True},
 ]
@@ -613,7 +615,8 @@ def test_pi_allow_tools_run_without_asking(sessions, agents):
 
 
 def test_pi_select_question_of_the_gate_and_session_env_over_instance_env(sessions, agents):
-    # The session env wins over the instance's AMARRE_GATE_PROMPT=confirm: the gate's default select.
+    # The session env wins over the instance's AMARRE_GATE_PROMPT=confirm (allowed by the
+    # instance's allowSessionEnv): the gate's default select.
     sid, log = sessions.create("pi", PI_SCENARIO, env={"AMARRE_GATE_PROMPT": "select"})
     ws = sessions.connect(sid)
     ws.prompt("list the files")
