@@ -209,17 +209,18 @@ class Procs:
 
 
 class Rest:
-    def __init__(self, port: int, timeout: float = 10.0):
+    def __init__(self, port: int, timeout: float = 10.0, headers: dict | None = None):
         self.port = port
         self.timeout = timeout
         self.conn = None
+        self.headers = dict(headers or {})
 
     def call(self, method: str, path: str, body=None):
         for attempt in (0, 1):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
             try:
-                headers = {"Origin": f"http://{HOST}:{self.port}"}
+                headers = {"Origin": f"http://{HOST}:{self.port}", **self.headers}
                 data = None
                 if body is not None:
                     data = json.dumps(body).encode()
@@ -289,6 +290,9 @@ class Stack:
             "AMARRE_PORT": str(self.port[label]),
             "AMARRE_HOST": HOST,
             "AMARRE_DURABLE": "1" if durable else "0",
+            # The store-on stack runs as shipped (access control on, every client with a
+            # token); the store-off one without it, which the "auth on / off" row compares.
+            "AMARRE_AUTH": "token" if label == "on" else "none",
             "AMARRE_MAX_SESSIONS": str(self.args.max_sessions),
             "AMARRE_CLIENT_BUFFER_BYTES": str(self.args.client_buffer_bytes),
             "AMARRE_INSTANCES_JSON": json.dumps([
@@ -392,7 +396,30 @@ class Stack:
                     if now() > deadline:
                         raise RuntimeError(f"websocketd on port {port} did not start")
                     time.sleep(0.1)
-        self.rest = {label: Rest(self.port[label]) for label in ("on", "off")}
+        self.token = {"on": self.make_token("on"), "off": None}
+        self.rest = {label: Rest(self.port[label], headers=self.auth_headers(self.port[label])) for label in ("on", "off")}
+
+    def make_token(self, label: str) -> str:
+        """A bearer token from the host's control socket (what `amarre token create` does)."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(str(self.state / label / "run/control.sock"))
+            s.sendall(b'{"tokenCreate":{"name":"bench"}}\n')
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise RuntimeError("control socket closed before the token")
+                data += chunk
+        return json.loads(data)["deviceToken"]["token"]
+
+    def auth_headers(self, port: int) -> dict:
+        """What a client of the amarre stack on `port` sends to be let in."""
+        token = self.token.get("on") if port == self.port["on"] else None
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def ws(self, port: int, path: str) -> Conn:
+        return Conn(HOST, port, path, headers=self.auth_headers(port))
 
     def nginx_workers(self) -> list[int]:
         return children(self.pids["nginx"])
@@ -430,13 +457,13 @@ TARGET_LABEL = {
 def open_echo(stack: Stack, target: str, sessions: dict) -> Conn:
     if target.startswith("amarre-"):
         label = target.split("-")[1]
-        conn = Conn(HOST, stack.port[label], f"/sessions/{sessions[label]}")
+        conn = stack.ws(stack.port[label], f"/sessions/{sessions[label]}")
         hello = conn.next_text()
         if b'"amarre.hello"' not in hello:
             raise RuntimeError(f"first frame is not amarre.hello: {hello[:100]!r}")
         return conn
     if target == "wsd-nginx":
-        return Conn(HOST, stack.port["on"], "/wsd/echo")
+        return stack.ws(stack.port["on"], "/wsd/echo")
     return Conn(HOST, stack.wsd_echo_port, "/")
 
 
@@ -607,7 +634,7 @@ def flood_amarre(stack: Stack, label: str, k: int, n: int, cfg) -> dict:
     conns = []
     try:
         for _ in range(k):
-            c = Conn(HOST, stack.port[label], f"/sessions/{sid}")
+            c = stack.ws(stack.port[label], f"/sessions/{sid}")
             conns.append(c)
             hello = c.next_text()
             if b'"amarre.hello"' not in hello:
@@ -640,7 +667,7 @@ def flood_wsd(stack: Stack, direct: bool, k: int, n: int, cfg) -> dict:
             if direct:
                 conns.append(Conn(HOST, stack.wsd_flood_port, "/"))
             else:
-                conns.append(Conn(HOST, stack.port["on"], "/wsd/flood"))
+                conns.append(stack.ws(stack.port["on"], "/wsd/flood"))
         for c in conns:  # one agent per connection: wait until each is up
             c.send_text(b'{"type":"ready"}')
         for c in conns:
@@ -698,8 +725,9 @@ def bench_flood(stack: Stack, cfg) -> dict:
 # --- control plane (wrk) -----------------------------------------------------------
 
 
-def wrk(stack: Stack, url: str, script: str, seconds: float, connections: int) -> dict:
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
+def wrk(stack: Stack, url: str, script: str, seconds: float, connections: int, port: int | None = None) -> dict:
+    headers = [a for k, v in stack.auth_headers(port).items() for a in ("-H", f"{k}: {v}")] if port else []
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", *headers,
            "-s", str(stack.repo / "bench/wrk" / script), url]
     wait_quiet()
     meter = stack.meter()
@@ -720,22 +748,30 @@ def wrk(stack: Stack, url: str, script: str, seconds: float, connections: int) -
 def bench_control(stack: Stack, cfg) -> dict:
     rest = stack.rest["on"]
     sids = [rest.create("echo") for _ in range(cfg.control_sessions)]
+    # The same sessions on the stack without access control, for the cost of checking tokens.
+    off_sids = [stack.rest["off"].create("echo") for _ in range(cfg.control_sessions)]
     out = {}
     try:
         status, body = rest.call("GET", "/sessions")
+        _, off_body = stack.rest["off"].call("GET", "/sessions")
         (stack.state / "static/sessions.json").write_bytes(body)
         base = f"http://{HOST}:{stack.port['on']}"
         static_status, static_body = rest.call("GET", "/bench-static/sessions.json")
         if static_status != 200 or len(static_body) != len(body):
             raise RuntimeError(f"static peer: {static_status}, {len(static_body)} bytes vs {len(body)}")
-        runs = [("GET /sessions", f"{base}/sessions", "get.lua", cfg.wrk_connections),
-                ("nginx static (same size)", f"{base}/bench-static/sessions.json", "get.lua", cfg.wrk_connections),
-                ("GET /healthz", f"{base}/healthz", "get.lua", cfg.wrk_connections),
-                ("POST+DELETE /sessions", f"{base}/sessions", "create_delete.lua", 2)]
-        for name, url, script, conns in runs:
-            r = wrk(stack, url, script, cfg.wrk_seconds, conns)
+        off_base = f"http://{HOST}:{stack.port['off']}"
+        on_port = stack.port["on"]
+        runs = [("GET /sessions", f"{base}/sessions", "get.lua", cfg.wrk_connections, on_port),
+                ("GET /sessions, auth off", f"{off_base}/sessions", "get.lua", cfg.wrk_connections, None),
+                ("nginx static (same size)", f"{base}/bench-static/sessions.json", "get.lua", cfg.wrk_connections, None),
+                ("GET /healthz", f"{base}/healthz", "get.lua", cfg.wrk_connections, on_port),
+                ("POST+DELETE /sessions", f"{base}/sessions", "create_delete.lua", 2, on_port)]
+        for name, url, script, conns, port in runs:
+            r = wrk(stack, url, script, cfg.wrk_seconds, conns, port)
             if name == "GET /sessions":
                 r["body_bytes"] = len(body)
+            if name == "GET /sessions, auth off":
+                r["body_bytes"] = len(off_body)
             if script == "create_delete.lua":
                 r["pairs_per_s"] = round(r["rps"] / 2)
             out[name] = r
@@ -744,6 +780,7 @@ def bench_control(stack: Stack, cfg) -> dict:
             stack.idle()
     finally:
         rest.delete_all()
+        stack.rest["off"].delete_all()
         stack.idle()
     return out
 
@@ -770,7 +807,7 @@ def bench_memory(stack: Stack, cfg) -> dict:
         agents = children(pids[0])
         for sid in sids:
             for _ in range(cfg.mem_clients):
-                c = Conn(HOST, stack.port["on"], f"/sessions/{sid}")
+                c = stack.ws(stack.port["on"], f"/sessions/{sid}")
                 conns.append(c)
                 c.next_text()  # hello
         summary = rest.json("GET", f"/sessions/{sids[0]}")
@@ -812,7 +849,7 @@ def bench_startup(stack: Stack, cfg) -> dict:
         t0 = now()
         sid = rest.create("echo")
         t1 = now()
-        c = Conn(HOST, stack.port["on"], f"/sessions/{sid}")
+        c = stack.ws(stack.port["on"], f"/sessions/{sid}")
         c.next_text()  # hello
         t2 = now()
         c.send_text(echo_payload(i))
@@ -826,7 +863,7 @@ def bench_startup(stack: Stack, cfg) -> dict:
         c.close()
         rest.delete(sid)
         t0 = now()
-        c = Conn(HOST, stack.port["on"], "/wsd/echo")
+        c = stack.ws(stack.port["on"], "/wsd/echo")
         c.send_text(echo_payload(i))
         c.next_text()
         wsd.append((now() - t0) * 1000)
@@ -847,7 +884,7 @@ def bench_replay(stack: Stack, cfg) -> dict:
     n = cfg.replay_records
     sid = rest.create("flood")
     try:
-        c = Conn(HOST, stack.port["on"], f"/sessions/{sid}")
+        c = stack.ws(stack.port["on"], f"/sessions/{sid}")
         c.next_text()
         t0 = now()
         c.send_text(b'{"flood":%d,"size":200}' % n)
@@ -861,7 +898,7 @@ def bench_replay(stack: Stack, cfg) -> dict:
         last_seq = rest.json("GET", f"/sessions/{sid}").get("lastSeq")
         meter = stack.meter()
         t0 = now()
-        c = Conn(HOST, stack.port["on"], f"/sessions/{sid}?since=0")
+        c = stack.ws(stack.port["on"], f"/sessions/{sid}?since=0")
         times = drain_many([c], n, t0 + cfg.flood_deadline, t0)
         cpu = meter.stop()
         c.close()
@@ -967,6 +1004,10 @@ def targets_table(res: dict) -> list[dict]:
         s, st = ctl["GET /sessions"], ctl["nginx static (same size)"]
         add(f"GET /sessions ({s['body_bytes']} B body): req/s (p99)", f"{s['rps']:,} ({s['p99_ms']:.2f} ms)",
             f"nginx static {st['rps']:,} ({st['p99_ms']:.2f} ms)", s["rps"] / st["rps"], 0.5, ">=")
+        if "GET /sessions, auth off" in ctl:
+            a = ctl["GET /sessions, auth off"]
+            add(f"GET /sessions, auth on / off ({s['body_bytes']} vs {a['body_bytes']} B body)", f"{s['rps']:,}",
+                f"auth off {a['rps']:,}", s["rps"] / a["rps"], 0.9, ">=")
         h = ctl["GET /healthz"]
         add("GET /healthz: req/s (p99)", f"{h['rps']:,} ({h['p99_ms']:.2f} ms)", "-", None, None, ">=")
         cd = ctl["POST+DELETE /sessions"]

@@ -50,7 +50,7 @@ def client_frame(payload: bytes, key: bytes, opcode: int = OP_TEXT) -> bytes:
 class Conn:
     """One client connection (HTTP/1.1 upgrade, then frames)."""
 
-    def __init__(self, host: str, port: int, path: str, timeout: float = 10.0):
+    def __init__(self, host: str, port: int, path: str, timeout: float = 10.0, headers: dict | None = None):
         self.key = os.urandom(4)
         self.pending = b""
         self.close_code: int | None = None
@@ -68,7 +68,9 @@ class Conn:
             request = (
                 f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {nonce}\r\n"
-                f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n"
+                f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n"
+                + "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+                + "\r\n"
             )
             sock.sendall(request.encode())
             data = b""

@@ -22,6 +22,11 @@ public struct HostService: Service {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         try Self.prepareRunDirectory(configuration)
+        // A database made before umask 077 (or copied in) is tightened too; SQLite gives its
+        // WAL and shared-memory files the database's mode.
+        for suffix in ["", "-wal", "-shm"] where access(configuration.databasePath + suffix, F_OK) == 0 {
+            _ = chmod(configuration.databasePath + suffix, 0o600)
+        }
         let store: RecordStore? =
             configuration.durable
             ? try RecordStore(

@@ -207,9 +207,10 @@ public final class SessionHost {
     /// A device used amarre now; `lastSeenAt` reaches the file within a few seconds.
     func deviceSeen(_ id: String) {
         guard devices.touch(id), lastSeenFlush == nil else { return }
-        lastSeenFlush = eventLoop.scheduleTask(in: .milliseconds(DeviceRegistry.lastSeenWriteDelayMs)) { [self] in
-            lastSeenFlush = nil
-            devices.flushLastSeen()
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        lastSeenFlush = eventLoop.scheduleTask(in: .milliseconds(DeviceRegistry.lastSeenWriteDelayMs)) {
+            bound.value.lastSeenFlush = nil
+            bound.value.devices.flushLastSeen()
         }
     }
 

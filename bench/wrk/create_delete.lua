@@ -6,6 +6,13 @@ local ids = {}
 local body = '{"instanceId":"echo"}'
 local headers = { ["Content-Type"] = "application/json" }
 
+-- wrk.format uses only the headers it is given: add those of -H (the bearer token).
+init = function(args)
+  for k, v in pairs(wrk.headers) do
+    if headers[k] == nil then headers[k] = v end
+  end
+end
+
 request = function()
   if #ids > 0 then
     local id = table.remove(ids, 1)
