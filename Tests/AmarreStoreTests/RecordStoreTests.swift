@@ -119,6 +119,29 @@ private let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         #expect(empty == Array("[]".utf8))
     }
 
+    @Test func readerPagesAreBoundedInBytesButHoldAtLeastOneRecord() throws {
+        let path = temporaryDatabase()
+        let store = try RecordStore(path: path, retention: Retention(), commitIntervalMs: 10, logger: quiet)
+        let id = SessionID.random()
+        store.save(session(id, position: 1))
+        // Records of 1.5 MiB: a 4 MiB page holds two of them, however large `limit` is.
+        let big = String(repeating: "b", count: 3 << 19)
+        for seq in 1...6 { store.append(id, seq: Int64(seq), data: record(Int64(seq), big)) }
+        // One larger than a whole page still comes, alone.
+        store.append(id, seq: 7, data: record(7, String(repeating: "h", count: 5 << 20)))
+        store.flush()
+        let reader = try RecordReader(path: path)
+        func seqs(_ bytes: [UInt8]) throws -> [Int] {
+            try (JSONSerialization.jsonObject(with: Data(bytes)) as? [[String: Any]] ?? []).compactMap { $0["_seq"] as? Int }
+        }
+        #expect(try seqs(reader.eventsJSON(id, after: 0, before: nil, limit: 1000)) == [1, 2])
+        #expect(try seqs(reader.eventsJSON(id, after: 2, before: nil, limit: 1000)) == [3, 4])
+        #expect(try seqs(reader.eventsJSON(id, after: 6, before: nil, limit: 1000)) == [7])
+        // Backward pages keep the newest records that fit.
+        #expect(try seqs(reader.eventsJSON(id, after: nil, before: 7, limit: 1000)) == [5, 6])
+        #expect(try seqs(reader.eventsJSON(id, after: nil, before: 8, limit: 1000)) == [7])
+    }
+
     @Test func pendingRequestsAndResumeTokenAreKeptWithTheSession() throws {
         let path = temporaryDatabase()
         let store = try RecordStore(path: path, retention: Retention(), commitIntervalMs: 10, logger: quiet)

@@ -13,7 +13,7 @@ import uuid
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from conftest import (DEFAULT_TIMEOUT, WSClient, agent, command_instance, http_request, stack_fixture,
+from conftest import (DEFAULT_TIMEOUT, WSClient, agent, command_instance, stack_fixture,
                       wait_for)
 
 INSTANCES = [
@@ -372,3 +372,22 @@ def test_no_secret_reaches_nginx_or_amarre_logs(auth_stack):
             # The secret half of a token alone neither.
             if secret.startswith("amr_"):
                 assert secret.split("_", 2)[2] not in text, f"a token secret appears in {name}"
+
+
+def test_sessions_still_being_stopped_count_toward_the_session_limit(stack_factory):
+    s = stack_factory(env={"AMARRE_MAX_SESSIONS": "1", "AMARRE_KILL_GRACE_MS": "3000"}, instances=INSTANCES)
+    first = s.create("term_ignorer")
+    # Once it answers, the agent ignores SIGTERM (a delete sent before could kill it at once).
+    c = s.ws(first["id"])
+    try:
+        c.send({"type": "e2e.pid"})
+        c.recv_record("e2e.pid")
+    finally:
+        c.close()
+    assert s.delete(f"/sessions/{first['id']}").status == 204
+    # Its agent ignores SIGTERM and holds the slot until the SIGKILL after the grace.
+    refused = s.post("/sessions", {"instanceId": "echo"})
+    assert refused.status == 429 and refused.json["error"] == "max_sessions_reached", refused
+    created = wait_for(lambda: (r := s.post("/sessions", {"instanceId": "echo"})).status == 201 and r,
+                       timeout=15, what="the slot to be freed once the agent is gone")
+    s.delete(f"/sessions/{created.json['id']}")
