@@ -4,6 +4,7 @@ Only SIGKILL to the whole group ends both. {"type":"e2e.pid"} also reports "gran
 import os
 import signal
 import subprocess
+import threading
 import time
 
 from agentlib import serve
@@ -13,15 +14,23 @@ grandchild = subprocess.Popen(["sleep", "1000"], stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def on_term(signum, frame):
+def log_terms():
+    # SIGTERM is blocked in every thread and taken here with sigwait: a Python-level handler
+    # can miss a SIGTERM that arrives together with stdin's EOF (the host closes stdin and
+    # signals at once), which made the delete test see no log one run in a few.
     path = os.environ.get("E2E_TERM_LOG")
-    if path:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.write(fd, b"SIGTERM\n")
-        os.close(fd)
+    while True:
+        signal.sigwait({signal.SIGTERM})
+        if path:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.write(fd, b"SIGTERM\n")
+            os.close(fd)
 
 
-signal.signal(signal.SIGTERM, on_term)
+# Blocked before the thread starts, so it is blocked in both; a blocked signal stays pending
+# for sigwait even though its disposition is "ignore".
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+threading.Thread(target=log_terms, daemon=True).start()
 
 
 def hang():
