@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Types shared by every process: ids, summaries, configuration, the API<->host
@@ -40,6 +41,21 @@ let package = Package(
         .target(
             name: "AmarreAuth",
             dependencies: ["AmarreCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+
+        // Notifications: Web Push (RFC 8291 encryption, RFC 8292 VAPID), Expo, ntfy and
+        // webhooks, sent with async-http-client off the relay's event loop.
+        .target(
+            name: "AmarrePush",
+            dependencies: [
+                "AmarreCore", "AmarreAuth",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
 
         // The log handler both processes use: one line per event, control characters escaped.
@@ -74,7 +90,7 @@ let package = Package(
         .target(
             name: "AmarreHost",
             dependencies: [
-                "AmarreCore", "AmarreAuth", "AmarreAgents", "AmarreStore", "CAmarreSpawn",
+                "AmarreCore", "AmarreAuth", "AmarreAgents", "AmarrePush", "AmarreStore", "CAmarreSpawn",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -97,6 +113,10 @@ let package = Package(
 
         .testTarget(name: "AmarreCoreTests", dependencies: ["AmarreCore"], swiftSettings: strict),
         .testTarget(name: "AmarreAuthTests", dependencies: ["AmarreAuth", "AmarreCore"], swiftSettings: strict),
+        .testTarget(
+            name: "AmarrePushTests",
+            dependencies: ["AmarrePush", "AmarreAuth", "AmarreCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         .testTarget(
             name: "AmarreLoggingTests",
             dependencies: ["AmarreLogging", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),

@@ -41,6 +41,8 @@ function describe(status, code, detail, body) {
       return "Too many attempts. Wait a minute, then try again.";
     case "auth_disabled":
       return "This server does not use pairing.";
+    case "push_disabled":
+      return "The server has notifications turned off.";
     default:
       return `The server answered ${status}${code ? ` (${code})` : ""}${detail ? `: ${detail}` : ""}.`;
   }
@@ -108,6 +110,19 @@ export class Api extends EventTarget {
     await this.request("POST", "/auth/logout");
     this.dispatchEvent(new CustomEvent("unauthorized", { detail: { reason: "signed-out" } }));
   }
+
+  // --- Web Push (push.js); every route answers 503 push_disabled when the server has push off.
+
+  /** `{"publicKey": "<base64url>"}`: the server's VAPID key, the applicationServerKey. */
+  pushKey() { return this.request("GET", "/push/vapid"); }
+
+  /** @param {object} subscription  PushSubscription.toJSON(): {endpoint, expirationTime?, keys} */
+  addPushSubscription(subscription) { return this.request("POST", "/push/subscriptions", subscription); }
+
+  removePushSubscription(endpoint) { return this.request("DELETE", "/push/subscriptions", { endpoint }); }
+
+  /** `{"sent": n}`: a test notification to this device's subscriptions. */
+  pushTest() { return this.request("POST", "/push/test"); }
 
   health() { return this.request("GET", "/healthz"); }
   instances() { return this.request("GET", "/instances"); }

@@ -13,11 +13,12 @@ const SCREENS = {
 };
 
 export class App {
-  constructor({ root, api, attention, router, win = globalThis.window, screens = SCREENS }) {
+  constructor({ root, api, attention, push = null, router, win = globalThis.window, screens = SCREENS }) {
     this.root = root;
     this.screens = screens;
     this.api = api;
     this.attention = attention;
+    this.push = push;
     this.router = router;
     this.win = win;
     this.current = null;
@@ -37,7 +38,7 @@ export class App {
       return;
     }
     if (route.name === "session" && this.screen === "session" && this.current.id === route.id) return;
-    const options = { api: this.api, attention: this.attention, win: this.win };
+    const options = { api: this.api, attention: this.attention, push: this.push, win: this.win };
     if (route.name === "session") this.mount("session", { ...options, sessionId: route.id });
     else this.mount("list", options);
   }
@@ -64,7 +65,7 @@ export class App {
     this.win.scrollTo(0, 0);
     // Test and debugging hook: the live objects of the current screen.
     this.win.__amarre = {
-      app: this, api: this.api, attention: this.attention,
+      app: this, api: this.api, attention: this.attention, push: this.push,
       connection: controller.connection ?? null, transcript: controller.transcript ?? null,
       controller, renders: 0,
     };

@@ -8,7 +8,12 @@
 //   "close"   detail {code, reason, action, opened}  action from closeAction(); opened: the
 //             socket had opened (false: the handshake failed, e.g. 404/409)
 //
-// Never touches the DOM; the WebSocket class and timers are injectable for tests.
+// Presence (issue 10): right after every open and on every visibilitychange the socket sends
+// {"type":"amarre.presence","visible":<document.visibilityState === "visible">}, so the host
+// sends push notifications only while nobody looks. The host consumes these frames.
+//
+// Never touches the DOM (it only reads doc.visibilityState); the WebSocket class, the document
+// and timers are injectable for tests.
 
 import { Backoff, closeAction } from "./backoff.js";
 
@@ -20,10 +25,15 @@ export class Connection extends EventTarget {
    * @param {typeof WebSocket} [options.WebSocketImpl]
    * @param {Backoff} [options.backoff]
    * @param {{setTimeout: Function, clearTimeout: Function}} [options.timers]
+   * @param {{visibilityState: string, addEventListener: Function, removeEventListener: Function} | null} [options.doc]
+   *   where presence comes from; null sends none
    */
   constructor({ sessionId, location = globalThis.location, WebSocketImpl = globalThis.WebSocket,
-    backoff = new Backoff(), timers = globalThis } = {}) {
+    backoff = new Backoff(), timers = globalThis, doc = globalThis.document ?? null } = {}) {
     super();
+    this.doc = doc;
+    this.onVisibility = () => this.sendPresence();
+    this.watchingVisibility = false;
     this.sessionId = sessionId;
     this.location = location;
     this.WebSocketImpl = WebSocketImpl;
@@ -48,6 +58,7 @@ export class Connection extends EventTarget {
   /** Starts connecting (again). */
   open() {
     this.stopped = false;
+    this.watchVisibility(true);
     this.cancelRetry();
     if (this.ws) return;
     this.connect();
@@ -56,6 +67,7 @@ export class Connection extends EventTarget {
   /** Closes for good (the user left the view). */
   close() {
     this.stopped = true;
+    this.watchVisibility(false);
     this.cancelRetry();
     const ws = this.ws;
     this.ws = null;
@@ -91,6 +103,12 @@ export class Connection extends EventTarget {
     return true;
   }
 
+  /** Tells the host whether this page is on screen; false when not connected. */
+  sendPresence() {
+    if (!this.doc) return false;
+    return this.send(presenceRecord(this.doc));
+  }
+
   /** Notes a record's `_seq` so a reconnect resumes after it. */
   noteSeq(seq) {
     if (typeof seq === "number" && Number.isFinite(seq) && (this.since === null || seq > this.since)) this.since = seq;
@@ -113,6 +131,8 @@ export class Connection extends EventTarget {
     let greeted = false;
     ws.onopen = () => {
       opened = true;
+      // The first frame, before any listener of "open" sends something.
+      if (this.doc) ws.send(JSON.stringify(presenceRecord(this.doc)));
       this.setState("open");
     };
     ws.onmessage = (event) => {
@@ -150,6 +170,7 @@ export class Connection extends EventTarget {
       this.scheduleRetry(code);
     } else {
       this.stopped = true;
+      this.watchVisibility(false);
       this.setState("closed", { code });
     }
   }
@@ -172,10 +193,22 @@ export class Connection extends EventTarget {
     this.retryAt = null;
   }
 
+  watchVisibility(on) {
+    if (!this.doc || on === this.watchingVisibility) return;
+    this.watchingVisibility = on;
+    if (on) this.doc.addEventListener("visibilitychange", this.onVisibility);
+    else this.doc.removeEventListener("visibilitychange", this.onVisibility);
+  }
+
   setState(state, extra = {}) {
     this.state = state;
     this.dispatchEvent(new CustomEvent("state", { detail: { state, ...extra } }));
   }
+}
+
+/** The presence frame for the page's current visibility. */
+export function presenceRecord(doc) {
+  return { type: "amarre.presence", visible: doc.visibilityState === "visible" };
 }
 
 function detach(ws) {

@@ -1,4 +1,5 @@
-// The session list: polls GET /sessions while the page is visible, creates, deletes, restarts.
+// The session list: polls GET /sessions while the page is visible, creates, deletes, restarts;
+// its footer has the Web Push control (push.js) and "Sign out this device".
 
 import { SessionListView } from "./views/session-list-view.js";
 import { CreateDialog } from "./views/create-dialog.js";
@@ -9,9 +10,10 @@ import { sessionHash } from "./router.js";
 export const POLL_MS = 3000;
 
 export class ListController {
-  constructor({ api, attention, win = globalThis.window }) {
+  constructor({ api, attention, push = null, win = globalThis.window }) {
     this.api = api;
     this.attention = attention;
+    this.push = push;
     this.win = win;
     this.view = new SessionListView();
     this.timer = null;
@@ -27,6 +29,13 @@ export class ListController {
       await this.attention.requestPermission();
       this.updateNotifyButton();
     });
+    this.onPush = () => this.renderPush();
+    if (push) {
+      push.addEventListener("change", this.onPush);
+      // Straight from the click: turning on asks for the permission, which needs the gesture.
+      this.view.notifications.addEventListener("toggle", () => push.toggle());
+      this.view.notifications.addEventListener("test", () => push.sendTest());
+    }
     this.onVisible = () => { if (!document.hidden) this.refresh(); };
     this.onFocus = () => this.refresh();
     document.addEventListener("visibilitychange", this.onVisible);
@@ -37,8 +46,16 @@ export class ListController {
     root.replaceChildren(this.view.el);
     this.attention.setBaseTitle("amarre");
     this.updateNotifyButton();
+    this.renderPush();
+    this.push?.refresh();
     this.refresh();
     this.loadDevice();
+  }
+
+  renderPush() {
+    if (this.destroyed) return;
+    this.view.notifications.render(this.push ? this.push.view : null, this.push?.message ?? "");
+    this.updateNotifyButton();
   }
 
   /** Sign-out is offered only to a paired device (in AMARRE_AUTH=none mode there is none). */
@@ -144,6 +161,7 @@ export class ListController {
   destroy() {
     this.destroyed = true;
     clearTimeout(this.timer);
+    this.push?.removeEventListener("change", this.onPush);
     document.removeEventListener("visibilitychange", this.onVisible);
     this.win.removeEventListener("focus", this.onFocus);
   }

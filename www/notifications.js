@@ -1,13 +1,23 @@
 // Attention while the tab is hidden: a count in the title ("(1) amarre") and, once the user
 // allowed it, a system notification. Nothing is raised while the user is looking.
+//
+// When this browser gets the server's Web Push (push.js `active`), the page shows no system
+// notification of its own: the server sends one for the same approval, run end or crash (it
+// knows the page is hidden from its presence frames), and two would be one too many.
 
 import { badgeTitle } from "./format.js";
+import { registerWorker } from "./push.js";
 
 export class Attention extends EventTarget {
-  constructor({ doc = globalThis.document, win = globalThis.window } = {}) {
+  /**
+   * @param {{doc?: Document, win?: Window, push?: {active: boolean} | null,
+   *          worker?: Promise<ServiceWorkerRegistration|null>}} options
+   */
+  constructor({ doc = globalThis.document, win = globalThis.window, push = null, worker = registerWorker(win) } = {}) {
     super();
     this.doc = doc;
     this.win = win;
+    this.push = push;
     this.count = 0;
     this.baseTitle = "amarre";
     this.registration = null;
@@ -15,10 +25,13 @@ export class Attention extends EventTarget {
       if (!doc.hidden) this.clear();
     });
     win.addEventListener("focus", () => this.clear());
-    if ("serviceWorker" in win.navigator && win.isSecureContext) {
-      // Android Chrome shows notifications only through a service worker.
-      win.navigator.serviceWorker.register("sw.js").then((r) => { this.registration = r; }).catch(() => {});
-    }
+    // Android Chrome shows notifications only through a service worker.
+    worker.then((r) => { this.registration = r; }, () => {});
+    // A tap on a notification, when the worker could not navigate this page itself (sw.js).
+    win.navigator?.serviceWorker?.addEventListener?.("message", (e) => {
+      const hash = e.data?.type === "amarre.navigate" ? e.data.hash : null;
+      if (typeof hash === "string" && hash.startsWith("#/")) this.win.location.hash = hash;
+    });
   }
 
   get supported() {
@@ -54,7 +67,7 @@ export class Attention extends EventTarget {
     if (this.watching) return false;
     this.count += 1;
     this.render();
-    if (this.permission === "granted") this.show(n);
+    if (this.permission === "granted" && !this.push?.active) this.show(n);
     return true;
   }
 

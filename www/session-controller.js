@@ -36,7 +36,7 @@ export class SessionController {
     this.destroyed = false;
     this.transcript = new Transcript();
     this.history = new History({ api, sessionId, transcript: this.transcript });
-    this.connection = new Connection({ sessionId });
+    this.connection = new Connection({ sessionId, doc: document }); // sends presence (issue 10)
     this.view = new SessionView();
     this.connState = { state: "connecting" };
     this.bind();

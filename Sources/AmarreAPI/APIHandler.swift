@@ -1,4 +1,4 @@
-public import AmarreAuth
+import AmarreAuth
 public import AmarreCore
 import Foundation
 public import Logging
@@ -15,6 +15,8 @@ public struct APIHandler: Sendable {
     public var listCache: SessionListCache
     /// Who may ask (`AMARRE_AUTH`); nil: nobody is asked for credentials.
     public var authenticator: Authenticator?
+    /// `AMARRE_PUSH`: off, the push routes answer 503 without asking the host.
+    public var pushEnabled = true
 
     public init(
         originPolicy: OriginPolicy, logger: Logger, events: (any EventSource)? = nil,
@@ -34,6 +36,7 @@ public struct APIHandler: Sendable {
             events: configuration.durable ? StoreEventSource(path: configuration.databasePath) : nil,
             listCache: SessionListCache(ttlMs: configuration.listCacheMs),
             authenticator: Authenticator(mode: configuration.auth, path: configuration.devicesPath, logger: logger))
+        pushEnabled = configuration.push
     }
 
     /// The answer to `request`; never fails: every error is turned into its HTTP answer here.
@@ -128,6 +131,51 @@ public struct APIHandler: Sendable {
         case .authDevice:
             guard case .device(let info, _, _) = access else { return .json(status: 200, text: #"{"auth":"none"}"#) }
             return try .json(status: 200, encoding: DeviceBody(auth: "token", device: info))
+        case _ where route.isPush && !pushEnabled:
+            throw APIError(AmarreError(.pushDisabled, detail: "notifications are off (AMARRE_PUSH=0)"))
+        case .pushVapid:
+            let answer = try ask(host, .pushVapid)
+            guard case .pushVapid(let key) = answer else { throw unexpected(route, answer) }
+            return try .json(status: 200, encoding: ["publicKey": key])
+        case .pushSubscribe:
+            guard let json = String(validating: request.body, as: UTF8.self) else {
+                throw APIError(AmarreError.badRequest("body must be UTF-8 JSON"))
+            }
+            let answer = try ask(host, .pushSubscribe(json: json, deviceId: access.deviceID))
+            guard case .pushSubscribed(let endpoint) = answer else { throw unexpected(route, answer) }
+            return try .json(status: 201, encoding: ["endpoint": endpoint])
+        case .pushUnsubscribe:
+            let endpoint = try StringField.parse(request.body, name: "endpoint")
+            let answer = try ask(host, .pushUnsubscribe(endpoint: endpoint))
+            guard case .deleted = answer else { throw unexpected(route, answer) }
+            return .noContent
+        case .pushTest:
+            let answer = try ask(host, .pushTest(deviceId: access.deviceID))
+            guard case .pushTested(let sent) = answer else { throw unexpected(route, answer) }
+            return try .json(status: 200, encoding: ["sent": sent])
+        case .pushTokens:
+            let answer = try ask(host, .pushTokens)
+            guard case .pushTokens(let list) = answer else { throw unexpected(route, answer) }
+            return try .json(status: 200, encoding: ["tokens": list])
+        case .pushAddToken:
+            let token = try StringField.parse(request.body, name: "token")
+            let answer = try ask(host, .pushAddToken(token: token, deviceId: access.deviceID))
+            guard case .pushToken(let stored) = answer else { throw unexpected(route, answer) }
+            return try .json(status: 201, encoding: ["token": stored])
+        case .pushRemoveToken(let token):
+            let answer = try ask(host, .pushRemoveToken(token: token))
+            guard case .deleted = answer else { throw unexpected(route, answer) }
+            return .noContent
+        case .answerRequest(let session, let requestID):
+            let parsed: RequestAnswer
+            do {
+                parsed = try RequestAnswer.parse(body: request.body)
+            } catch {
+                throw APIError(error)
+            }
+            let answer = try ask(host, .answerRequest(session: session, requestId: requestID, answer: parsed))
+            guard case .answered(let id) = answer else { throw unexpected(route, answer) }
+            return try .json(status: 200, encoding: AnsweredBody(id: id, resolved: true))
         case .listInstances:
             let answer = try ask(host, .listInstances)
             guard case .instances(let instances) = answer else { throw unexpected(route, answer) }
@@ -282,5 +330,23 @@ struct PairRequest: Equatable {
             name = text
         }
         return PairRequest(code: code, name: name)
+    }
+}
+
+/// `POST /sessions/<id>/requests/<requestId>`'s answer.
+private struct AnsweredBody: Encodable {
+    var id: String
+    var resolved: Bool
+}
+
+/// A body `{"<name>":"<string>"}` (other members ignored).
+enum StringField {
+    static let maxBytes = 4096
+
+    static func parse(_ body: [UInt8], name: String) throws(APIError) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+            let value = object[name] as? String, !value.isEmpty, value.utf8.count <= maxBytes
+        else { throw APIError(AmarreError.badRequest("body must be {\"\(name)\":\"…\"}")) }
+        return value
     }
 }

@@ -20,6 +20,22 @@ public enum Route: Sendable, Equatable {
     case pair
     case logout
     case authDevice
+    case pushVapid
+    case pushSubscribe
+    case pushUnsubscribe
+    case pushTest
+    case pushTokens
+    case pushAddToken
+    case pushRemoveToken(String)
+    case answerRequest(SessionID, requestID: String)
+
+    /// The notification routes (503 `push_disabled` with `AMARRE_PUSH=0`).
+    public var isPush: Bool {
+        switch self {
+        case .pushVapid, .pushSubscribe, .pushUnsubscribe, .pushTest, .pushTokens, .pushAddToken, .pushRemoveToken: true
+        default: false
+        }
+    }
 
     /// Routes answered without credentials: the pairing itself, and a health check that
     /// then tells only whether the host is up.
@@ -72,6 +88,15 @@ enum Resource: Equatable {
     case authPair
     case authLogout
     case authDevice
+    case pushVapid
+    case pushSubscriptions
+    case pushTest
+    case pushTokens
+    case pushToken(String)
+    case sessionRequest(SessionID, String)
+
+    /// Longest request id or push token taken from a path.
+    static let maxSegmentBytes = 256
 
     init?(path: String) {
         var path = Substring(path)
@@ -87,6 +112,17 @@ enum Resource: Equatable {
         case 2 where segments[0] == "auth" && segments[1] == "pair": self = .authPair
         case 2 where segments[0] == "auth" && segments[1] == "logout": self = .authLogout
         case 2 where segments[0] == "auth" && segments[1] == "device": self = .authDevice
+        case 2 where segments[0] == "push" && segments[1] == "vapid": self = .pushVapid
+        case 2 where segments[0] == "push" && segments[1] == "subscriptions": self = .pushSubscriptions
+        case 2 where segments[0] == "push" && segments[1] == "test": self = .pushTest
+        case 2 where segments[0] == "push" && segments[1] == "tokens": self = .pushTokens
+        case 3 where segments[0] == "push" && segments[1] == "tokens":
+            guard !segments[2].isEmpty, segments[2].utf8.count <= Resource.maxSegmentBytes else { return nil }
+            self = .pushToken(String(segments[2]))
+        case 4 where segments[0] == "sessions" && segments[2] == "requests":
+            guard let id = SessionID(segments[1]), !segments[3].isEmpty, segments[3].utf8.count <= Resource.maxSegmentBytes
+            else { return nil }
+            self = .sessionRequest(id, String(segments[3]))
         case 2 where segments[0] == "sessions":
             guard let id = SessionID(segments[1]) else { return nil }
             self = .session(id)
@@ -113,6 +149,12 @@ enum Resource: Equatable {
         case .authPair: [(.post, .pair)]
         case .authLogout: [(.post, .logout)]
         case .authDevice: [(.get, .authDevice)]
+        case .pushVapid: [(.get, .pushVapid)]
+        case .pushSubscriptions: [(.post, .pushSubscribe), (.delete, .pushUnsubscribe)]
+        case .pushTest: [(.post, .pushTest)]
+        case .pushTokens: [(.get, .pushTokens), (.post, .pushAddToken)]
+        case .pushToken(let token): [(.delete, .pushRemoveToken(token))]
+        case .sessionRequest(let id, let request): [(.post, .answerRequest(id, requestID: request))]
         }
     }
 

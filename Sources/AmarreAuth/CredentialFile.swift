@@ -1,4 +1,4 @@
-public import AmarreCore
+import AmarreCore
 import Foundation
 
 /// The credential table on disk: `devices.json` in the state directory, mode 0600,
@@ -15,35 +15,7 @@ public enum CredentialFile {
     public static func save(_ table: CredentialTable, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(table)
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw POSIXError(errno, "open \(temporary)") }
-        defer { close(fd) }
-        // An old file of another mode (made before this version) is tightened too.
-        guard fchmod(fd, 0o600) == 0 else { throw POSIXError(errno, "chmod \(temporary)") }
-        var written = 0
-        while written < data.count {
-            let n = data.withUnsafeBytes { write(fd, $0.baseAddress! + written, data.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw POSIXError(errno, "write \(temporary)")
-            }
-            written += n
-        }
-        guard fsync(fd) == 0 else { throw POSIXError(errno, "fsync \(temporary)") }
-        guard rename(temporary, path) == 0 else { throw POSIXError(errno, "rename \(temporary)") }
-    }
-
-    /// `Error` with the failing call and the system's reason.
-    public struct POSIXError: Error, CustomStringConvertible {
-        public var code: Int32
-        public var what: String
-        init(_ code: Int32, _ what: String) {
-            self.code = code
-            self.what = what
-        }
-        public var description: String { "\(what): \(String(cString: strerror(code)))" }
+        try PrivateFile.write(Array(try encoder.encode(table)), to: path)
     }
 }
 

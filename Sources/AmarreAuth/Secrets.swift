@@ -50,7 +50,8 @@ public enum Secrets {
     }
 
     /// Unpadded base64url (RFC 4648 §5).
-    public static func base64url(_ bytes: [UInt8]) -> String {
+    public static func base64url(_ bytes: some Collection<UInt8>) -> String {
+        let bytes = Array(bytes)
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var out = [UInt8]()
         var i = 0
@@ -71,6 +72,36 @@ public enum Secrets {
             out.append(alphabet[Int((n >> 6) & 63)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes base64url or standard base64, padded or not; nil for anything else.
+    public static func base64urlDecode(_ text: String) -> [UInt8]? {
+        var values = [UInt8]()
+        values.reserveCapacity(text.utf8.count)
+        for c in text.utf8 {
+            switch c {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): values.append(c - UInt8(ascii: "A"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): values.append(c - UInt8(ascii: "a") + 26)
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): values.append(c - UInt8(ascii: "0") + 52)
+            case UInt8(ascii: "-"), UInt8(ascii: "+"): values.append(62)
+            case UInt8(ascii: "_"), UInt8(ascii: "/"): values.append(63)
+            case UInt8(ascii: "="): continue
+            default: return nil
+            }
+        }
+        guard values.count % 4 != 1 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(values.count * 3 / 4)
+        var i = 0
+        while i < values.count {
+            let chunk = values[i..<min(i + 4, values.count)]
+            var n: UInt32 = 0
+            for (k, v) in chunk.enumerated() { n |= UInt32(v) << UInt32(18 - 6 * k) }
+            let produced = chunk.count - 1
+            for k in 0..<produced { out.append(UInt8((n >> UInt32(16 - 8 * k)) & 0xFF)) }
+            i += 4
+        }
+        return out
     }
 
     /// Lowercase unpadded base32 (RFC 4648 §6 alphabet): easy to read aloud and type on a

@@ -70,6 +70,25 @@ public struct AmarreConfiguration: Sendable, Equatable {
     public var maxClientsPerSession: Int = 64
     /// `AMARRE_MAX_CLIENTS`: WebSocket clients the host takes in all (default 1024).
     public var maxClients: Int = 1024
+    /// `AMARRE_PUSH`: send notifications (default on); off, nothing is ever sent and the push
+    /// routes answer 503 `push_disabled`.
+    public var push: Bool = true
+    /// `AMARRE_PUSH_GRACE_MS`: how long an approval stays open before a notification, and how
+    /// recent a message makes a client without presence count as looking (default 15000).
+    public var pushGraceMs: Int = 15_000
+    /// `AMARRE_PUSH_DETAIL`: `full` (default) or `none` (only "<session> needs you").
+    public var pushDetail: String = "full"
+    /// `AMARRE_PUBLIC_URL`: base of links in notifications (default `http://<host>:<port>/`).
+    public var publicURL: String?
+    /// `AMARRE_EXPO_PUSH_URL`: the Expo push service.
+    public var expoPushURL: String = "https://exp.host/--/api/v2/push/send"
+    /// `AMARRE_NTFY_URL`, `AMARRE_NTFY_TOKEN`: an ntfy topic to notify, and its access token.
+    public var ntfyURL: String?
+    public var ntfyToken: String?
+    /// `AMARRE_WEBHOOK_URL`: a URL that gets every event as a JSON POST.
+    public var webhookURL: String?
+    /// `AMARRE_VAPID_SUBJECT`: the `sub` of VAPID tokens (a mailto: or https: URL).
+    public var vapidSubject: String?
 
     public init(stateDir: String, instances: [InstanceConfig] = []) {
         self.stateDir = stateDir
@@ -90,6 +109,23 @@ public struct AmarreConfiguration: Sendable, Equatable {
     public var controlSocketPath: String { runDir + "/control.sock" }
     /// Paired devices and tokens (hashes only), written by the host, read by the API.
     public var devicesPath: String { stateDir + "/devices.json" }
+    /// The Web Push key pair, and the subscriptions and Expo tokens (the host's).
+    public var vapidPath: String { stateDir + "/vapid.json" }
+    public var pushPath: String { stateDir + "/push.json" }
+
+    /// Base of links in notifications, ending in `/`.
+    public var effectivePublicURL: String {
+        if let publicURL { return publicURL.hasSuffix("/") ? publicURL : publicURL + "/" }
+        let listen = host == "0.0.0.0" || host == "::" || host == "*" ? "127.0.0.1" : host
+        return "http://" + (listen.contains(":") ? "[\(listen)]" : listen) + ":\(port)/"
+    }
+
+    /// The VAPID `sub`: `AMARRE_VAPID_SUBJECT`, else an https public URL, else a mailto.
+    public var effectiveVAPIDSubject: String {
+        if let vapidSubject { return vapidSubject }
+        if let publicURL, publicURL.lowercased().hasPrefix("https://") { return publicURL }
+        return "mailto:amarre@localhost.localdomain"
+    }
     public var logDir: String { stateDir + "/log" }
     public var databasePath: String { stateDir + "/amarre.sqlite" }
 
@@ -174,6 +210,38 @@ extension AmarreConfiguration {
         config.pairTTLSeconds = try positive("AMARRE_PAIR_TTL_S", config.pairTTLSeconds)
         config.maxClientsPerSession = try positive("AMARRE_MAX_CLIENTS_PER_SESSION", config.maxClientsPerSession)
         config.maxClients = try positive("AMARRE_MAX_CLIENTS", config.maxClients)
+        config.pushGraceMs = try positive("AMARRE_PUSH_GRACE_MS", config.pushGraceMs)
+        if let push = value("AMARRE_PUSH") {
+            switch push.lowercased() {
+            case "1", "true", "yes", "on": config.push = true
+            case "0", "false", "no", "off": config.push = false
+            default: throw ConfigurationError("AMARRE_PUSH must be 1 or 0, got \"\(push)\"")
+            }
+        }
+        if let detail = value("AMARRE_PUSH_DETAIL") {
+            guard ["full", "none"].contains(detail.lowercased()) else {
+                throw ConfigurationError("AMARRE_PUSH_DETAIL must be \"full\" or \"none\", got \"\(detail)\"")
+            }
+            config.pushDetail = detail.lowercased()
+        }
+        for (name, keyPath) in [
+            ("AMARRE_PUBLIC_URL", \AmarreConfiguration.publicURL), ("AMARRE_NTFY_URL", \.ntfyURL),
+            ("AMARRE_WEBHOOK_URL", \.webhookURL),
+        ] {
+            guard let url = value(name) else { continue }
+            guard let scheme = url.split(separator: ":", maxSplits: 1).first?.lowercased(), scheme == "http" || scheme == "https",
+                url.contains("://")
+            else { throw ConfigurationError("\(name) must be an http:// or https:// URL, got \"\(url)\"") }
+            config[keyPath: keyPath] = url
+        }
+        if let expo = value("AMARRE_EXPO_PUSH_URL") {
+            guard expo.hasPrefix("http://") || expo.hasPrefix("https://") else {
+                throw ConfigurationError("AMARRE_EXPO_PUSH_URL must be an http:// or https:// URL, got \"\(expo)\"")
+            }
+            config.expoPushURL = expo
+        }
+        config.ntfyToken = value("AMARRE_NTFY_TOKEN")
+        config.vapidSubject = value("AMARRE_VAPID_SUBJECT")
         if let auth = value("AMARRE_AUTH") {
             guard let mode = AuthMode(rawValue: auth.lowercased()) else {
                 throw ConfigurationError(

@@ -31,6 +31,10 @@ public struct AmarreError: Error, Sendable, Codable, Equatable, CustomStringConv
         public static let tooManyClients = Code(rawValue: "too_many_clients")
         /// Pairing and tokens with `AMARRE_AUTH=none`.
         public static let authDisabled = Code(rawValue: "auth_disabled")
+        /// The push routes with `AMARRE_PUSH=0`.
+        public static let pushDisabled = Code(rawValue: "push_disabled")
+        /// A request answered (or withdrawn) before this answer.
+        public static let alreadyAnswered = Code(rawValue: "already_answered")
     }
 
     public var code: Code
@@ -60,8 +64,8 @@ public struct AmarreError: Error, Sendable, Codable, Equatable, CustomStringConv
         case .badRequest: 400
         case .maxSessionsReached, .tooManyAttempts: 429
         case .unauthorized, .invalidCode: 401
-        case .tooManyClients: 503
-        case .authDisabled: 409
+        case .tooManyClients, .pushDisabled: 503
+        case .authDisabled, .alreadyAnswered: 409
         case .unknownInstance: 404
         case .alreadyRunning, .notRunning: 409
         case .hostUnavailable: 503

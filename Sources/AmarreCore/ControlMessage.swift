@@ -112,6 +112,77 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     case listDevices
     case revokeDevice(id: String)
     case touchDevice(id: String)
+
+    // Notifications (all sent by amarre-api for authenticated requests). `deviceId` is the
+    // calling device (nil without access control).
+    case pushVapid
+    case pushSubscribe(json: String, deviceId: String?)
+    case pushUnsubscribe(endpoint: String)
+    case pushTest(deviceId: String?)
+    case pushTokens
+    case pushAddToken(token: String, deviceId: String?)
+    case pushRemoveToken(token: String)
+    /// `POST /sessions/<id>/requests/<requestId>`: answers an open question through the same
+    /// ledger as a WebSocket client's `extension_ui_response`.
+    case answerRequest(session: SessionID, requestId: String, answer: RequestAnswer)
+}
+
+/// An answer to an agent's question (`extension_ui_response` without its type and id).
+public enum RequestAnswer: Sendable, Codable, Equatable {
+    case confirmed(Bool)
+    case value(String)
+    case cancelled
+
+    /// Longest `value` taken.
+    public static let maxValueBytes = 64 << 10
+
+    /// `{"confirmed":true|false}`, `{"value":"…"}` or `{"cancelled":true}`; anything else is a
+    /// `bad_request` that says what is expected.
+    public static func parse(body: [UInt8]) throws(AmarreError) -> RequestAnswer {
+        do {
+            let parsed = try JSONDecoder().decode(AnswerBody.self, from: Data(body)).answer
+            if case .value(let text) = parsed, text.utf8.count > maxValueBytes {
+                throw AmarreError.badRequest("\"value\" is longer than \(maxValueBytes) bytes")
+            }
+            return parsed
+        } catch let error as AmarreError {
+            throw error
+        } catch {
+            throw .badRequest("body must be {\"confirmed\":true|false}, {\"value\":\"…\"} or {\"cancelled\":true}")
+        }
+    }
+
+    /// Exactly one member, of the right JSON type (a JSON number is not a boolean).
+    private struct AnswerBody: Decodable {
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+        struct Unexpected: Error {}
+        var answer: RequestAnswer
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            guard c.allKeys.count == 1, let key = c.allKeys.first else { throw Unexpected() }
+            switch key.stringValue {
+            case "confirmed": answer = .confirmed(try c.decode(Bool.self, forKey: key))
+            case "value": answer = .value(try c.decode(String.self, forKey: key))
+            case "cancelled" where try c.decode(Bool.self, forKey: key): answer = .cancelled
+            default: throw Unexpected()
+            }
+        }
+    }
+
+    /// The answer's members, as they follow `"type"` and `"id"` in an `extension_ui_response`.
+    public var jsonMembers: String {
+        switch self {
+        case .confirmed(let yes): #""confirmed":\#(yes)"#
+        case .value(let text): #""value":"# + JSONText.quote(text)
+        case .cancelled: #""cancelled":true"#
+        }
+    }
 }
 
 /// A paired browser or a bearer token, as `amarre devices` lists it (never its secret).
@@ -149,6 +220,12 @@ public enum ControlResponse: Sendable, Codable, Equatable {
     case devices(list: [DeviceInfo])
     case revoked
     case touched
+    case pushVapid(publicKey: String)
+    case pushSubscribed(endpoint: String)
+    case pushTested(sent: Int)
+    case pushTokens(list: [String])
+    case pushToken(token: String)
+    case answered(id: String)
 
     public static func sessions(_ summaries: [SessionSummary]) -> ControlResponse { .sessionsJSON(SummaryJSON(summaries)) }
     public static func session(_ summary: SessionSummary) -> ControlResponse { .sessionJSON(SummaryJSON(summary)) }

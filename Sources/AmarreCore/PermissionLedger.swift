@@ -31,6 +31,14 @@ public struct PermissionLedger: Sendable {
         return true
     }
 
+    /// Whether `id` is open, was answered or withdrawn (as far as remembered), or was never asked.
+    public enum RequestState: Equatable, Sendable { case pending, answered, unknown }
+
+    public func state(of id: String) -> RequestState {
+        if pending.contains(id) { return .pending }
+        return answered.contains(id) ? .answered : .unknown
+    }
+
     /// Decides what to do with a client's `extension_ui_response` for `id`.
     public mutating func clientAnswered(id: String) -> Decision {
         if answered.contains(id) { return .alreadyAnswered }

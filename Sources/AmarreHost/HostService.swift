@@ -1,5 +1,6 @@
 public import AmarreCore
 import AmarreAuth
+import AmarrePush
 import AmarreStore
 import Foundation
 public import Logging
@@ -36,12 +37,34 @@ public struct HostService: Service {
             : nil
         let restored = try store?.loadSessions() ?? []
         let credentials = try DeviceRegistry.loadTable(configuration)
+        // Notifications go out from a loop of their own: TLS and slow push services never
+        // touch the relay's loop.
+        let pushGroup = configuration.push ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
+        var pushSender: PushSender?
+        var pushRegistry = PushRegistry()
+        if let pushGroup {
+            do {
+                let keys = try VAPIDKeys.loadOrCreate(path: configuration.vapidPath)
+                pushRegistry = try PushRegistry.load(configuration.pushPath)
+                pushSender = PushSender(
+                    group: pushGroup, keys: keys,
+                    settings: PushSender.Settings(
+                        expoURL: configuration.expoPushURL, ntfyURL: configuration.ntfyURL, ntfyToken: configuration.ntfyToken,
+                        webhookURL: configuration.webhookURL, vapidSubject: configuration.effectiveVAPIDSubject),
+                    logger: logger)
+            } catch {
+                throw ConfigurationError("cannot read the notification state (\(configuration.vapidPath), \(configuration.pushPath)): \(error)")
+            }
+        }
         let configuration = self.configuration
         let logger = self.logger
+        let sender = pushSender
+        let registry = pushRegistry
         // Everything of the host is confined to `loop`: build it there.
         let (ws, control, boundHost) = try await loop.flatSubmit {
             let host = SessionHost(
-                configuration: configuration, eventLoop: loop, logger: logger, store: store, credentials: credentials)
+                configuration: configuration, eventLoop: loop, logger: logger, store: store, credentials: credentials,
+                pushSender: sender, pushRegistry: registry)
             host.restore(restored)
             let bound = NIOLoopBound(host, eventLoop: loop)
             return WebSocketServer.bind(host: host, path: configuration.hostSocketPath, group: loop)
@@ -71,6 +94,8 @@ public struct HostService: Service {
         try? await ws.close()
         try? await loop.flatSubmit { boundHost.value.stopAll() }.get()
         store?.flush()
+        try? await pushSender?.shutdown()
+        try? await pushGroup?.shutdownGracefully()
         unlink(configuration.hostSocketPath)
         unlink(configuration.controlSocketPath)
         try await group.shutdownGracefully()

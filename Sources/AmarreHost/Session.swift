@@ -1,5 +1,6 @@
 import AmarreAgents
 import AmarreCore
+import AmarrePush
 import AmarreStore
 import Foundation
 import Logging
@@ -49,6 +50,20 @@ final class Session {
     private var onStopped: (() -> Void)?
     /// Deleted: nothing more is stored for it, whatever the dying agent still writes.
     private var deleted = false
+    /// Who is looking (notifications are sent only when nobody is).
+    private var attention: Attention
+    /// Questions open now, for `awaiting_input` notifications and REST answers.
+    private var openRequests: [String: OpenRequest] = [:]
+
+    struct OpenRequest {
+        /// The request's `id` as the agent wrote it (a string literal or a number), for answers.
+        var idJSON: String
+        var title: String?
+        var message: String?
+        /// When its notification is due (asked + `AMARRE_PUSH_GRACE_MS`).
+        var dueAt: Int64
+        var notified = false
+    }
 
     /// How long a process that exited may keep its stdout open (a stray child holding it)
     /// before the crash is reported anyway.
@@ -83,6 +98,7 @@ final class Session {
         var logger = host.logger
         logger[metadataKey: "session.id"] = "\(id)"
         self.logger = logger
+        self.attention = Attention(graceMs: Int64(host.configuration.pushGraceMs))
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -115,6 +131,7 @@ final class Session {
             plan, on: eventLoop, configuration: host.configuration, delegate: self, logger: logger)
         lifecycle = AgentLifecycle()
         ledger = PermissionLedger()
+        openRequests.removeAll()
         agent = process
         adapter = AgentAdapters.adapter(for: instance)
         clientsPaused = false
@@ -139,6 +156,8 @@ final class Session {
         status = .stopped
         for client in clients { client.close(code: .normalClosure) }
         clients.removeAll()
+        attention.removeAll()
+        openRequests.removeAll()
         deleted = true
         store?.delete(id)
         finishWhenStopped(done)
@@ -184,6 +203,9 @@ final class Session {
         exit = nil
         recordEvent("restore_failed", extra: #","detail":"# + JSONText.quote(detail))
         persist()
+        if let push = host.push {
+            push.notify(push.texts.crashed(session: id.rawValue, name: name, how: "could not be started again: \(detail)"))
+        }
     }
 
     /// Writes `event` to the log, sequenced like any record (no client is attached yet when
@@ -227,10 +249,12 @@ final class Session {
     }
 
     private func crashed(_ status: ExitStatus) {
+        let looking = attention.isLooking(now: Session.nowMs())
         self.status = .crashed
         self.exit = status
         clientsPaused = false
         ledger.reset()
+        openRequests.removeAll()
         agent?.closeOutputs()
         agent = nil
         adapter = nil
@@ -244,7 +268,12 @@ final class Session {
             client.flush()
         }
         clients.removeAll()
+        attention.removeAll()
         persist()
+        if !looking, let push = host.push {
+            let how = status.signal.map { "signal \($0)" } ?? "code \(status.exitCode.map(String.init) ?? "?")"
+            push.notify(push.texts.crashed(session: id.rawValue, name: name, how: how))
+        }
         scheduleAutomaticRestart(after: status)
     }
 
@@ -295,9 +324,11 @@ final class Session {
                 ? SequencedRecord.injectDroppingReserved(seq: seq, into: bytes)
                 : SequencedRecord.inject(seq: seq, into: bytes)
             if summary.type == "extension_ui_request",
-               ledger.agentWrote(type: summary.type, id: summary.id, method: summary.method)
+               ledger.agentWrote(type: summary.type, id: summary.id, method: summary.method),
+               let requestID = summary.id
             {
                 persist()
+                requestOpened(requestID, record: bytes)
             }
         }
         let record = framed ?? SequencedRecord.wrapRaw(seq: seq, line: String(decoding: bytes, as: UTF8.self))
@@ -306,12 +337,18 @@ final class Session {
             let buffer = ByteBuffer(bytes: record)
             for c in clients { c.send(buffer) }
         }
-        if fromAgent, framed != nil, summary?.type == "agent_end", !ledger.pending.isEmpty {
-            // A question cannot outlive its run (an abort, or claude's control_cancel_request).
-            for withdrawn in ledger.withdrawAll() {
-                publish(object: #"{"type":"amarre.request_withdrawn","id":"# + JSONText.quote(withdrawn) + "}")
+        if fromAgent, framed != nil, summary?.type == "agent_end" {
+            if !ledger.pending.isEmpty {
+                // A question cannot outlive its run (an abort, or claude's control_cancel_request).
+                for withdrawn in ledger.withdrawAll() {
+                    openRequests[withdrawn] = nil
+                    publish(object: #"{"type":"amarre.request_withdrawn","id":"# + JSONText.quote(withdrawn) + "}")
+                }
+                persist()
             }
-            persist()
+            if let push = host.push, !attention.isLooking(now: Session.nowMs()) {
+                push.notify(push.texts.done(session: id.rawValue, name: name))
+            }
         }
     }
 
@@ -333,6 +370,7 @@ final class Session {
     private func apply(_ out: AdapterOutput) {
         for record in out.toClients { publishFromAgent(record) }
         for id in out.withdrawn where ledger.withdraw(id) {
+            openRequests[id] = nil
             publish(object: #"{"type":"amarre.request_withdrawn","id":"# + JSONText.quote(id) + "}")
             persist()
         }
@@ -359,6 +397,7 @@ final class Session {
             return
         }
         clients.append(client)
+        attention.attached(ObjectIdentifier(client))
         client.send(ByteBuffer(string: hello))
         if clientsPaused { client.setReading(false) }
         if let since, since < lastSeq {
@@ -418,6 +457,8 @@ final class Session {
 
     func detach(_ client: ClientConnection) {
         if let i = clients.firstIndex(where: { $0 === client }) { clients.remove(at: i) }
+        attention.detached(ObjectIdentifier(client))
+        checkOpenRequests()
     }
 
     private var hello: String {
@@ -437,6 +478,7 @@ final class Session {
     /// A text message from a viewer: one JSON value, or one per line.
     func clientSent(_ message: ByteBuffer, from client: ClientConnection) {
         guard status == .running, let agent else { return }
+        attention.sent(ObjectIdentifier(client), at: Session.nowMs())
         if let whole = message.withUnsafeReadableBytes({ JSONScanner.scan($0) }) {
             var line = message
             if whole.hasStructuralNewlines {
@@ -472,21 +514,41 @@ final class Session {
     }
 
     private func forward(_ line: ByteBuffer, _ summary: JSONScanner.Summary, from client: ClientConnection) {
+        if let type = summary.type, type.hasPrefix("amarre.") {
+            // The server's own frames: consumed here, never the agent's business.
+            if type == "amarre.presence" { presence(line, from: client) }
+            return
+        }
         if summary.type == "extension_ui_response", let answerID = summary.id {
-            switch ledger.clientAnswered(id: answerID) {
-            case .alreadyAnswered:
+            guard answered(answerID, with: line) else {
                 client.send(
                     ByteBuffer(
                         string: #"{"type":"amarre.error","error":"already_answered","id":"# + JSONText.quote(answerID)
                             + #","detail":"another client answered this request first"}"#))
                 return
-            case .forward:
-                publish(
-                    object: #"{"type":"amarre.request_resolved","id":"# + JSONText.quote(answerID) + #","response":"#
-                        + String(decoding: line.readableBytesView, as: UTF8.self) + "}")
-                persist()
             }
         }
+        toAgent(line)
+    }
+
+    /// The ledger's verdict on an answer; when it wins, every client is told and the pending
+    /// notification is dropped. False: another answer came first.
+    private func answered(_ requestID: String, with line: ByteBuffer) -> Bool {
+        switch ledger.clientAnswered(id: requestID) {
+        case .alreadyAnswered:
+            return false
+        case .forward:
+            openRequests[requestID] = nil
+            publish(
+                object: #"{"type":"amarre.request_resolved","id":"# + JSONText.quote(requestID) + #","response":"#
+                    + String(decoding: line.readableBytesView, as: UTF8.self) + "}")
+            persist()
+            return true
+        }
+    }
+
+    /// A client's value (or an answer made for one) goes to the adapter, else straight to stdin.
+    private func toAgent(_ line: ByteBuffer) {
         if var a = adapter {
             let out = a.fromClient(Array(line.readableBytesView))
             adapter = a
@@ -496,6 +558,74 @@ final class Session {
         var out = line
         out.writeInteger(UInt8(0x0A))
         agent?.writeStdin(out)
+    }
+
+    /// `POST /sessions/<id>/requests/<requestId>`: the same ledger, adapter and stdin as an
+    /// `extension_ui_response` from a WebSocket client.
+    func answerRequest(_ requestID: String, _ answer: RequestAnswer) throws(AmarreError) {
+        guard status == .running, let agent else { throw AmarreError(.notFound, detail: "the session is \(status.rawValue)") }
+        switch ledger.state(of: requestID) {
+        case .unknown: throw AmarreError(.notFound, detail: "no open request \(requestID)")
+        case .answered: throw AmarreError(.alreadyAnswered, detail: "this request was answered or withdrawn already")
+        case .pending: break
+        }
+        let idJSON = openRequests[requestID]?.idJSON ?? JSONText.quote(requestID)
+        let line = ByteBuffer(string: #"{"type":"extension_ui_response","id":"# + idJSON + "," + answer.jsonMembers + "}")
+        guard answered(requestID, with: line) else { throw AmarreError(.alreadyAnswered) }
+        toAgent(line)
+        agent.flushStdin()
+        flushClients()
+    }
+
+    // MARK: notifications
+
+    /// A viewer's `{"type":"amarre.presence","visible":true|false}`.
+    private func presence(_ line: ByteBuffer, from client: ClientConnection) {
+        guard let visible = JSONValue.parse(Array(line.readableBytesView))?["visible"]?.boolValue else { return }
+        attention.presence(ObjectIdentifier(client), visible: visible)
+        if !visible { checkOpenRequests() }
+    }
+
+    /// An approval or question was asked: its notification is due after the grace, unless it
+    /// is answered first or somebody is looking then.
+    private func requestOpened(_ requestID: String, record: UnsafeRawBufferPointer) {
+        let value = JSONValue.parse(Array(record))
+        let idJSON = value?["id"].map { $0.stringValue == nil ? $0.jsonText : JSONText.quote(requestID) } ?? JSONText.quote(requestID)
+        let grace = attention.graceMs
+        openRequests[requestID] = OpenRequest(
+            idJSON: idJSON, title: value?["title"]?.stringValue, message: value?["message"]?.stringValue,
+            dueAt: Session.nowMs() + grace)
+        guard host.push != nil else { return }
+        eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(grace)) { [self] in checkOpenRequests() }
+    }
+
+    /// Sends the notifications that are due, unless somebody is looking.
+    private func checkOpenRequests() {
+        guard let push = host.push, !openRequests.isEmpty else { return }
+        let now = Session.nowMs()
+        guard !attention.isLooking(now: now) else {
+            // A viewer without presence stops counting a grace after its last message: check again then.
+            if let ends = attention.lookingEnds(now: now), openRequests.values.contains(where: { !$0.notified && $0.dueAt <= now }) {
+                eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(max(1, ends - now))) { [self] in checkOpenRequests() }
+            }
+            return
+        }
+        for (requestID, request) in openRequests where !request.notified && request.dueAt <= now {
+            openRequests[requestID]?.notified = true
+            guard ledger.state(of: requestID) == .pending, !push.wasNotified(session: id, request: requestID) else { continue }
+            push.markNotified(session: id, request: requestID)
+            push.notify(
+                push.texts.awaitingInput(
+                    session: id.rawValue, name: name, requestId: requestID, title: request.title, message: request.message))
+        }
+    }
+
+    /// After an event went to the Expo app: `{"type":"amarre.push_sent",…}` for the viewers.
+    func pushSent(_ event: PushEvent, tokens: Int) {
+        publish(
+            object: #"{"type":"amarre.push_sent","trigger":"# + JSONText.quote(event.trigger.rawValue) + ",\"tokens\":\(tokens)"
+                + (event.requestId.map { #","requestId":"# + JSONText.quote($0) } ?? "") + "}")
+        flushClients()
     }
 
     private func flushClients() {

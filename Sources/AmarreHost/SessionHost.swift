@@ -1,6 +1,7 @@
 public import AmarreCore
 import AmarreAgents
 public import AmarreAuth
+public import AmarrePush
 public import AmarreStore
 import Foundation
 public import Logging
@@ -28,12 +29,15 @@ public final class SessionHost {
     private var shuttingDown = false
     /// Paired devices, tokens and pairing codes.
     let devices: DeviceRegistry
+    /// Notifications; nil when they are off or not set up (tests).
+    let push: PushCenter?
     private var lastSeenFlush: Scheduled<Void>?
 
     /// - Parameter credentials: the device table; by default what `devices.json` holds.
     public init(
         configuration: AmarreConfiguration, eventLoop: any EventLoop, logger: Logger, store: RecordStore?,
-        serverEnvironment: [String: String]? = nil, credentials: CredentialTable? = nil
+        serverEnvironment: [String: String]? = nil, credentials: CredentialTable? = nil,
+        pushSender: PushSender? = nil, pushRegistry: PushRegistry = PushRegistry()
     ) {
         self.configuration = configuration
         self.eventLoop = eventLoop
@@ -43,9 +47,18 @@ public final class SessionHost {
             mode: configuration.auth, path: configuration.devicesPath,
             table: credentials ?? (try? CredentialFile.load(configuration.devicesPath)) ?? CredentialTable(),
             pairTTLSeconds: configuration.pairTTLSeconds, logger: logger)
+        self.push =
+            configuration.push && pushSender != nil
+            ? PushCenter(configuration: configuration, sender: pushSender, registry: pushRegistry, eventLoop: eventLoop, logger: logger)
+            : nil
         self.serverEnvironment = serverEnvironment ?? ProcessInfo.processInfo.environment
         self.originPolicy = OriginPolicy(
             allowedOrigins: configuration.allowedOrigins, allowedHosts: configuration.allowedHosts)
+        // Called on the event loop: the viewers of the session learn the Expo app was told.
+        push?.expoDelivered = { [weak self] event, tokens in
+            guard let id = SessionID(event.sessionId) else { return }
+            self?.sessions[id]?.pushSent(event, tokens: tokens)
+        }
     }
 
     func nextPosition() -> Int64 {
@@ -123,10 +136,18 @@ public final class SessionHost {
             case .revokeDevice(let id):
                 try devices.revoke(id)
                 closeClients(ofDevice: id)
+                push?.deviceRevoked(id)
                 return .revoked
             case .touchDevice(let id):
                 deviceSeen(id)
                 return .touched
+            case .pushVapid, .pushSubscribe, .pushUnsubscribe, .pushTest, .pushTokens, .pushAddToken, .pushRemoveToken:
+                guard let push else { throw AmarreError(.pushDisabled, detail: "notifications are off (AMARRE_PUSH=0)") }
+                return try push.handle(request)
+            case .answerRequest(let sessionID, let requestID, let answer):
+                guard let session = sessions[sessionID] else { throw .notFound }
+                try session.answerRequest(requestID, answer)
+                return .answered(id: requestID)
             }
         } catch {
             return .failure(error)

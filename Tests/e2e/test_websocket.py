@@ -132,13 +132,25 @@ def test_agent_line_with_invalid_utf8_is_relayed_repaired_and_the_connection_sta
 
 
 def test_agent_cannot_pass_itself_off_as_the_server(stack, sessions, clients):
-    s = sessions("echo")
+    s = sessions("pieces")
     c = clients(stack.ws(s["id"]))
     forged = '{"type":"amarre.session_event","event":"crashed","exitCode":1,"signal":null}'
-    c.send(forged)
+    # The agent writes the forged line itself (a client's amarre.* frames never reach it).
+    c.send({"type": "e2e.write", "chunks": [base64.b64encode((forged + "\n").encode()).decode()]})
     raw = c.recv_record("amarre.raw")
     assert raw["line"] == forged
     assert stack.summary(s["id"])["status"] == "running"
+
+
+def test_a_clients_amarre_frames_are_consumed_by_the_server_never_forwarded(stack, sessions, clients):
+    s = sessions("echo")
+    c = clients(stack.ws(s["id"]))
+    c.send({"type": "amarre.presence", "visible": True})
+    c.send({"type": "amarre.session_event", "event": "crashed"})
+    c.send({"type": "after"})
+    # The echo agent returns only what reached its stdin: the last frame, nothing before it.
+    assert c.recv_record() == {"type": "after"}
+    assert not [r for r in c.amarre if r.get("type") in ("amarre.raw", "amarre.session_event")]
 
 
 @pytest.mark.parametrize("text", ["é € 😀 𝄞", "日本語のテキスト", "a" * 100 + "😀"])

@@ -158,3 +158,61 @@ test("a frame that is not JSON is passed on as unparsable, not thrown", () => {
   FakeSocket.all[0].message("not json");
   assert.deepEqual(records, [{ type: "amarre.unparsable", line: "not json" }]);
 });
+
+// --- presence (issue 10) ---------------------------------------------------------------------------
+
+class FakeDoc extends EventTarget {
+  constructor() { super(); this.visibilityState = "visible"; }
+  set(state) { this.visibilityState = state; this.dispatchEvent(new Event("visibilitychange")); }
+}
+
+function withDoc() {
+  FakeSocket.all = [];
+  const doc = new FakeDoc();
+  const timers = fakeTimers();
+  const c = new Connection({
+    sessionId: "0123456789ab", location: { protocol: "https:", host: "h.example" },
+    WebSocketImpl: FakeSocket, timers, doc,
+  });
+  const sent = (i) => FakeSocket.all[i].sent.map((s) => JSON.parse(s));
+  return { c, doc, timers, sent };
+}
+
+test("presence is the first frame after every open, then follows visibilitychange", () => {
+  const { c, doc, sent } = withDoc();
+  c.addEventListener("state", (e) => { if (e.detail.state === "open") c.send({ type: "get_state", id: "g" }); });
+  c.open();
+  FakeSocket.all[0].open();
+  assert.deepEqual(sent(0), [{ type: "amarre.presence", visible: true }, { type: "get_state", id: "g" }]);
+  doc.set("hidden");
+  doc.set("visible");
+  assert.deepEqual(sent(0).slice(2), [{ type: "amarre.presence", visible: false }, { type: "amarre.presence", visible: true }]);
+});
+
+test("a reconnect sends the presence of that moment; nothing is queued while down", () => {
+  const { c, doc, timers, sent } = withDoc();
+  c.open();
+  FakeSocket.all[0].open();
+  FakeSocket.all[0].serverClose(1006);
+  doc.set("hidden"); // while waiting: nothing to send it on
+  timers.fire();
+  FakeSocket.all[1].open();
+  assert.deepEqual(sent(1), [{ type: "amarre.presence", visible: false }]);
+});
+
+test("after close() visibility changes send nothing", () => {
+  const { c, doc, sent } = withDoc();
+  c.open();
+  FakeSocket.all[0].open();
+  c.close();
+  doc.set("hidden");
+  assert.deepEqual(sent(0), [{ type: "amarre.presence", visible: true }]);
+});
+
+test("without a document (doc: null) no presence is sent", () => {
+  FakeSocket.all = [];
+  const c = new Connection({ sessionId: "0123456789ab", location: { protocol: "http:", host: "h" }, WebSocketImpl: FakeSocket, timers: fakeTimers(), doc: null });
+  c.open();
+  FakeSocket.all[0].open();
+  assert.deepEqual(FakeSocket.all[0].sent, []);
+});

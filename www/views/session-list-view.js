@@ -2,12 +2,13 @@
 // or lose the focus.
 //
 // Events: "create", "delete" detail {summary}, "restart" detail {summary}, "notify" (allow
-// notifications), "retry", "signout".
+// notifications), "retry", "signout". The Web Push control (`notifications`) has its own.
 
 import { h, replaceChildren } from "./dom.js";
 import { exitText, relativeTime, sessionTitle } from "../format.js";
 import { sessionHash } from "../router.js";
 import { icon } from "./icons.js";
+import { NotificationsControl } from "./notifications-control.js";
 
 export class SessionListView extends EventTarget {
   constructor() {
@@ -27,6 +28,7 @@ export class SessionListView extends EventTarget {
       h("p", { className: "muted" }, "Start an agent here, then follow it and answer its questions from any device."),
       h("button", { type: "button", className: "btn primary", onclick: () => this.emit("create") }, "Start a session"));
     this.loading = h("div", { className: "loading" }, "Loading sessions…");
+    this.notifications = new NotificationsControl();
     this.deviceName = h("span", { className: "device-name" });
     this.signOutButton = h("button", {
       type: "button", className: "btn small ghost sign-out", onclick: () => this.emit("signout"),
@@ -39,7 +41,7 @@ export class SessionListView extends EventTarget {
         h("div", { className: "brand" }, h("span", { className: "brand-mark", attrs: { "aria-hidden": "true" } }, "⚓"), h("h1", {}, "amarre")),
         this.notifyButton, this.newButton),
       this.banner,
-      h("main", { className: "list-main" }, this.loading, this.list, this.empty, this.device));
+      h("main", { className: "list-main" }, this.loading, this.list, this.empty, this.notifications.el, this.device));
   }
 
   emit(name, detail) {
