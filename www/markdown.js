@@ -218,7 +218,9 @@ function parseList(lines, start, depth) {
 // --- inlines --------------------------------------------------------------------------------
 
 const PUNCTUATION = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/;
-const BARE_URL = /^https?:\/\/[^\s<>"]+/i;
+// Sticky (matched at lastIndex): no copy of the rest of the text per candidate.
+const BARE_URL = /https?:\/\/[^\s<>"]+/iy;
+const ANGLE_URL = /<(https?:\/\/[^\s<>]+)>/iy;
 
 /** @returns {Array<object>} inline nodes */
 export function parseInline(text, depth = 0) {
@@ -226,6 +228,10 @@ export function parseInline(text, depth = 0) {
   let buf = "";
   const flush = () => { if (buf) { pushText(out, buf); buf = ""; } };
   const s = String(text);
+  // Linear time on any input: an emphasis opener whose scan found no closer means no later
+  // opener of the same kind finds one either (`noCloser`), and brackets are matched once
+  // (`brackets`), instead of scanning to the end of the text from every `*` or `[`.
+  const scan = { noCloser: new Map(), brackets: null };
   let i = 0;
   while (i < s.length) {
     const c = s[i];
@@ -266,12 +272,12 @@ export function parseInline(text, depth = 0) {
     }
 
     if (depth < MAX_DEPTH && (c === "*" || c === "_" || c === "~")) {
-      const span = delimited(s, i, depth);
+      const span = delimited(s, i, depth, scan);
       if (span) { flush(); out.push(span.node); i = span.end; continue; }
     }
 
     if (c === "!" && s[i + 1] === "[") {
-      const link = linkAt(s, i + 1, depth);
+      const link = linkAt(s, i + 1, depth, scan);
       if (link) {
         flush();
         const alt = link.label || "image";
@@ -283,7 +289,7 @@ export function parseInline(text, depth = 0) {
     }
 
     if (c === "[" && depth < MAX_DEPTH) {
-      const link = linkAt(s, i, depth);
+      const link = linkAt(s, i, depth, scan);
       if (link) {
         flush();
         if (link.href) out.push({ type: "link", href: link.href, children: link.children });
@@ -294,7 +300,8 @@ export function parseInline(text, depth = 0) {
     }
 
     if (c === "<") {
-      const m = /^<(https?:\/\/[^\s<>]+)>/i.exec(s.slice(i));
+      ANGLE_URL.lastIndex = i;
+      const m = ANGLE_URL.exec(s);
       const href = m && safeHref(m[1]);
       if (href) {
         flush();
@@ -305,7 +312,8 @@ export function parseInline(text, depth = 0) {
     }
 
     if ((c === "h" || c === "H") && (i === 0 || /[\s(]/.test(s[i - 1]))) {
-      const m = BARE_URL.exec(s.slice(i));
+      BARE_URL.lastIndex = i;
+      const m = BARE_URL.exec(s);
       if (m) {
         let url = m[0];
         while (/[.,;:!?'")\]]$/.test(url)) {
@@ -336,12 +344,14 @@ function pushText(out, text) {
 }
 
 /** `**x**`, `__x__`, `*x*`, `_x_`, `~~x~~` (and `***x***`) starting at i, or null. */
-function delimited(s, i, depth) {
+function delimited(s, i, depth, scan) {
   const c = s[i];
   let run = 0;
   while (s[i + run] === c) run++;
   if (c === "~" && run !== 2) return null;
   const size = c === "~" ? 2 : Math.min(run, 2);
+  const kind = c + size;
+  if (scan.noCloser.get(kind) <= i) return null;
   const start = i + size;
   if (start >= s.length || /\s/.test(s[start])) return null;
   // `_` inside a word (snake_case) is not emphasis.
@@ -369,20 +379,29 @@ function delimited(s, i, depth) {
     }
     j += r;
   }
+  if (!(scan.noCloser.get(kind) <= i)) scan.noCloser.set(kind, i);
   return null;
 }
 
-/** `[label](url "title")` starting at the `[` at i; href is null when the URL is not http(s). */
-function linkAt(s, i, depth) {
-  let level = 0;
-  let j = i;
-  for (; j < s.length; j++) {
-    if (s[j] === "\\") { j++; continue; }
-    if (s[j] === "[") level++;
-    else if (s[j] === "]") { level--; if (level === 0) break; }
-    else if (s[j] === "\n" && s[j + 1] === "\n") return null;
+/** The matching `]` of every `[` of `s` (escapes skipped; a blank line ends every bracket). */
+function matchBrackets(s) {
+  const close = new Map();
+  const open = [];
+  for (let j = 0; j < s.length; j++) {
+    const d = s[j];
+    if (d === "\\") { j++; continue; }
+    if (d === "[") open.push(j);
+    else if (d === "]") { if (open.length) close.set(open.pop(), j); }
+    else if (d === "\n" && s[j + 1] === "\n") open.length = 0;
   }
-  if (j >= s.length || s[j + 1] !== "(") return null;
+  return close;
+}
+
+/** `[label](url "title")` starting at the `[` at i; href is null when the URL is not http(s). */
+function linkAt(s, i, depth, scan) {
+  scan.brackets ??= matchBrackets(s);
+  const j = scan.brackets.get(i);
+  if (j === undefined || s[j + 1] !== "(") return null;
   const label = s.slice(i + 1, j);
   let k = j + 2;
   let parens = 1;
