@@ -80,6 +80,8 @@ public struct APIHandler: Sendable {
             throw .methodNotAllowed(allowed: allowed)
         case .badQuery(let detail):
             throw APIError(.badRequest(detail))
+        case .badSearch(let detail):
+            throw APIError(AmarreError(.badQuery, detail: detail))
         case .matched(let route):
             var response = try perform(route, request: request, access: access, host: host)
             if route != .logout { refresh(access, request: request, response: &response, host: host) }
@@ -104,7 +106,7 @@ public struct APIHandler: Sendable {
         defer {
             // Whatever the outcome, a change may have reached the host: the list is asked anew.
             switch route {
-            case .createSession, .deleteSession, .restartSession: listCache.invalidate()
+            case .createSession, .deleteSession, .restartSession, .stopSession, .renameSession: listCache.invalidate()
             default: break
             }
         }
@@ -197,6 +199,37 @@ public struct APIHandler: Sendable {
             let answer = try ask(host, .createSession(body))
             guard case .sessionJSON(let summary) = answer else { throw unexpected(route, answer) }
             return .json(status: 201, bytes: summary.bytes)
+        case .listSessionsWithStatus(let status):
+            let answer = try ask(host, .listSessionsWithStatus(status))
+            guard case .sessionsJSON(let sessions) = answer else { throw unexpected(route, answer) }
+            return .json(status: 200, bytes: sessions.bytes)
+        case .stopSession(let id):
+            let answer = try ask(host, .stopSession(id))
+            guard case .sessionJSON(let summary) = answer else { throw unexpected(route, answer) }
+            return .json(status: 200, bytes: summary.bytes)
+        case .renameSession(let id):
+            let name = try RenameBody.parse(request.body)
+            let answer = try ask(host, .renameSession(id, name: name))
+            guard case .sessionJSON(let summary) = answer else { throw unexpected(route, answer) }
+            return .json(status: 200, bytes: summary.bytes)
+        case .search(let parameters):
+            guard let events else {
+                throw APIError(AmarreError(.notFound, detail: "search needs the store (AMARRE_DURABLE=0)"))
+            }
+            if let session = parameters.session {
+                let answer = try ask(host, .getSession(session))
+                guard case .sessionJSON = answer else { throw unexpected(route, answer) }
+            }
+            do {
+                return try .json(status: 200, encoding: try events.search(parameters))
+            } catch let error as AmarreError {
+                throw APIError(error)
+            } catch let error as APIError {
+                throw error
+            } catch {
+                logger.error("search failed", metadata: ["error": "\(error)"])
+                throw APIError(AmarreError(.internalError))
+            }
         case .getSession(let id):
             let answer = try ask(host, .getSession(id))
             guard case .sessionJSON(let summary) = answer else { throw unexpected(route, answer) }
@@ -348,5 +381,18 @@ enum StringField {
             let value = object[name] as? String, !value.isEmpty, value.utf8.count <= maxBytes
         else { throw APIError(AmarreError.badRequest("body must be {\"\(name)\":\"…\"}")) }
         return value
+    }
+}
+
+/// `PATCH /sessions/<id>`'s body: `{"name":"…"}`; "" removes the name.
+enum RenameBody {
+    static func parse(_ body: [UInt8]) throws(APIError) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+            let name = object["name"] as? String
+        else { throw APIError(AmarreError.badRequest("body must be {\"name\":\"…\"} (\"\" removes the name)")) }
+        guard name.count <= CreateSessionRequest.maxNameCharacters else {
+            throw APIError(AmarreError.badRequest("\"name\" is longer than \(CreateSessionRequest.maxNameCharacters) characters"))
+        }
+        return name.isEmpty ? nil : name
     }
 }

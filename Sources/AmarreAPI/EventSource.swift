@@ -1,5 +1,5 @@
 public import AmarreCore
-import AmarreStore
+public import AmarreStore
 import Foundation
 import Synchronization
 
@@ -7,6 +7,8 @@ import Synchronization
 public protocol EventSource: Sendable {
     /// One page as a JSON array text of stored records.
     func eventsJSON(_ session: SessionID, query: EventsQuery) throws -> [UInt8]
+    /// One page of ranked search results.
+    func search(_ parameters: SearchParameters) throws -> SearchPage
 }
 
 /// Reads the host's store, opened on first use (the host creates the database, and may
@@ -18,7 +20,15 @@ public final class StoreEventSource: EventSource {
     public init(path: String) { self.path = path }
 
     public func eventsJSON(_ session: SessionID, query: EventsQuery) throws -> [UInt8] {
-        let r = try reader.withLock { r -> RecordReader in
+        try openReader().eventsJSON(session, after: query.after, before: query.before, limit: query.limit)
+    }
+
+    public func search(_ parameters: SearchParameters) throws -> SearchPage {
+        try openReader().search(parameters.query, session: parameters.session, limit: parameters.limit, cursor: parameters.cursor)
+    }
+
+    private func openReader() throws -> RecordReader {
+        try reader.withLock { r -> RecordReader in
             if let r { return r }
             guard FileManager.default.fileExists(atPath: path) else {
                 throw AmarreError(.hostUnavailable, detail: "the store does not exist yet")
@@ -27,6 +37,5 @@ public final class StoreEventSource: EventSource {
             r = opened
             return opened
         }
-        return try r.eventsJSON(session, after: query.after, before: query.before, limit: query.limit)
     }
 }

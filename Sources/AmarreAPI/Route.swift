@@ -1,4 +1,5 @@
 public import AmarreCore
+import AmarreStore
 
 /// What a REST request asks for: the method and the path resolved into one typed value.
 ///
@@ -28,6 +29,10 @@ public enum Route: Sendable, Equatable {
     case pushAddToken
     case pushRemoveToken(String)
     case answerRequest(SessionID, requestID: String)
+    case listSessionsWithStatus(SessionStatus)
+    case stopSession(SessionID)
+    case renameSession(SessionID)
+    case search(SearchParameters)
 
     /// The notification routes (503 `push_disabled` with `AMARRE_PUSH=0`).
     public var isPush: Bool {
@@ -61,6 +66,21 @@ public enum Route: Sendable, Equatable {
             case .failure(let error): return .badQuery(error.detail)
             }
         }
+        if resource == .search, method == .get || method == .head {
+            switch SearchParameters.parse(query) {
+            case .success(let p): return .matched(.search(p))
+            case .failure(.badQuery(let detail)): return .badSearch(detail)
+            case .failure(.badRequest(let detail)): return .badQuery(detail)
+            }
+        }
+        if resource == .sessions, method == .get || method == .head,
+            let status = query.split(separator: "&").first(where: { $0.hasPrefix("status=") })
+        {
+            guard let s = SessionStatus(rawValue: String(status.dropFirst("status=".count))) else {
+                return .badQuery("\"status\" must be running, crashed or stopped")
+            }
+            return .matched(.listSessionsWithStatus(s))
+        }
         if let route = resource.route(for: method) { return .matched(route) }
         return .methodNotAllowed(allowed: resource.allowedMethods)
     }
@@ -75,6 +95,8 @@ public enum RouteResolution: Sendable, Equatable {
     case methodNotAllowed(allowed: [HTTPMethod])
     /// A query parameter has a wrong value.
     case badQuery(String)
+    /// `GET /search` with a query that is not of the search syntax (400 `bad_query`).
+    case badSearch(String)
 }
 
 /// A path pattern, before the method is looked at.
@@ -94,6 +116,8 @@ enum Resource: Equatable {
     case pushTokens
     case pushToken(String)
     case sessionRequest(SessionID, String)
+    case sessionStop(SessionID)
+    case search
 
     /// Longest request id or push token taken from a path.
     static let maxSegmentBytes = 256
@@ -109,6 +133,7 @@ enum Resource: Equatable {
         case 1 where segments[0] == "healthz": self = .health
         case 1 where segments[0] == "instances": self = .instances
         case 1 where segments[0] == "sessions": self = .sessions
+        case 1 where segments[0] == "search": self = .search
         case 2 where segments[0] == "auth" && segments[1] == "pair": self = .authPair
         case 2 where segments[0] == "auth" && segments[1] == "logout": self = .authLogout
         case 2 where segments[0] == "auth" && segments[1] == "device": self = .authDevice
@@ -129,6 +154,9 @@ enum Resource: Equatable {
         case 3 where segments[0] == "sessions" && segments[2] == "restart":
             guard let id = SessionID(segments[1]) else { return nil }
             self = .sessionRestart(id)
+        case 3 where segments[0] == "sessions" && segments[2] == "stop":
+            guard let id = SessionID(segments[1]) else { return nil }
+            self = .sessionStop(id)
         case 3 where segments[0] == "sessions" && segments[2] == "events":
             guard let id = SessionID(segments[1]) else { return nil }
             self = .sessionEvents(id)
@@ -142,7 +170,10 @@ enum Resource: Equatable {
         case .health: [(.get, .health)]
         case .instances: [(.get, .listInstances)]
         case .sessions: [(.get, .listSessions), (.post, .createSession)]
-        case .session(let id): [(.get, .getSession(id)), (.delete, .deleteSession(id))]
+        case .session(let id): [(.get, .getSession(id)), (.delete, .deleteSession(id)), (.patch, .renameSession(id))]
+        case .sessionStop(let id): [(.post, .stopSession(id))]
+        // Resolved with its query in `Route.resolve`; listed here for `Allow`.
+        case .search: [(.get, .search(SearchParameters(query: SearchQuery(terms: [.word("x")]), limit: 1)))]
         case .sessionRestart(let id): [(.post, .restartSession(id))]
         // Resolved with its query in `Route.resolve`; listed here for `Allow`.
         case .sessionEvents(let id): [(.get, .sessionEvents(id, EventsQuery()))]

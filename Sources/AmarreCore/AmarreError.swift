@@ -33,6 +33,8 @@ public struct AmarreError: Error, Sendable, Codable, Equatable, CustomStringConv
         public static let authDisabled = Code(rawValue: "auth_disabled")
         /// The push routes with `AMARRE_PUSH=0`.
         public static let pushDisabled = Code(rawValue: "push_disabled")
+        /// `GET /search` with a query that is not of the search syntax.
+        public static let badQuery = Code(rawValue: "bad_query")
         /// A request answered (or withdrawn) before this answer.
         public static let alreadyAnswered = Code(rawValue: "already_answered")
     }
@@ -61,7 +63,7 @@ public struct AmarreError: Error, Sendable, Codable, Equatable, CustomStringConv
     public var httpStatus: Int {
         switch code {
         case .notFound: 404
-        case .badRequest: 400
+        case .badRequest, .badQuery: 400
         case .maxSessionsReached, .tooManyAttempts: 429
         case .unauthorized, .invalidCode: 401
         case .tooManyClients, .pushDisabled: 503

@@ -101,6 +101,12 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     case getSession(SessionID)
     case deleteSession(SessionID)
     case restartSession(SessionID)
+    /// `GET /sessions?status=…`.
+    case listSessionsWithStatus(SessionStatus)
+    /// `POST /sessions/<id>/stop`: the agent stopped, the session and its history kept.
+    case stopSession(SessionID)
+    /// `PATCH /sessions/<id>` `{"name"}`; nil or "" removes the name.
+    case renameSession(SessionID, name: String?)
 
     // Access control. Only the owner (whoever can open the 0600 control socket) sends
     // `pairCreate`, `tokenCreate`, `listDevices` and `revokeDevice`; amarre-api sends

@@ -17,7 +17,7 @@ import Glibc
 /// Confined to the host's event loop: every method runs there, so no state needs a lock.
 final class Session {
     let id: SessionID
-    let name: String?
+    private(set) var name: String?
     let instance: InstanceConfig
     let request: CreateSessionRequest
     let createdAt: Int64
@@ -146,6 +146,32 @@ final class Session {
             apply(out)
             process.flushStdin()
         }
+    }
+
+    /// Whether an agent process is still there (running, or stopping).
+    var holdsAgent: Bool { agent != nil }
+
+    /// Archives the session: clients closed with 1000, the agent terminated like a delete,
+    /// the history kept (`POST /sessions/<id>/stop`). `done` runs once the agent is gone.
+    func archive(done: @escaping () -> Void) {
+        restartTimer?.cancel()
+        restartTimer = nil
+        status = .stopped
+        for client in clients { client.close(code: .normalClosure) }
+        clients.removeAll()
+        attention.removeAll()
+        openRequests.removeAll()
+        ledger.reset()
+        persist()
+        finishWhenStopped(done)
+    }
+
+    /// `PATCH /sessions/<id>`: every viewer sees the new name (`renamed`, kept in the log).
+    func rename(_ newName: String?) {
+        name = newName.flatMap { $0.isEmpty ? nil : $0 }
+        persist()
+        recordEvent("renamed", extra: #","name":"# + (name.map(JSONText.quote) ?? "null"))
+        flushClients()
     }
 
     /// Stops the session for good: clients closed with 1000, agent terminated, records
@@ -332,7 +358,7 @@ final class Session {
             }
         }
         let record = framed ?? SequencedRecord.wrapRaw(seq: seq, line: String(decoding: bytes, as: UTF8.self))
-        if !deleted { store?.append(id, seq: seq, data: record) }
+        if !deleted { store?.append(id, seq: seq, data: record, type: framed != nil ? summary?.type : nil) }
         if !clients.isEmpty {
             let buffer = ByteBuffer(bytes: record)
             for c in clients { c.send(buffer) }

@@ -125,6 +125,17 @@ public final class SessionHost {
                 return .deleted
             case .restartSession(let id):
                 return .session(try restart(id))
+            case .listSessionsWithStatus(let status):
+                return .sessions(order.compactMap { sessions[$0] }.filter { $0.status == status }.map(\.summary))
+            case .stopSession(let id):
+                guard let session = sessions[id] else { throw .notFound }
+                guard session.status != .stopped else { throw AmarreError(.notRunning, detail: "the session is stopped already") }
+                session.archive {}
+                return .session(session.summary)
+            case .renameSession(let id, let name):
+                guard let session = sessions[id] else { throw .notFound }
+                session.rename(name)
+                return .session(session.summary)
             case .pairCreate(let name):
                 return try devices.createPairingCode(name: name)
             case .pairRedeem(let code, let name, let address):
@@ -155,10 +166,7 @@ public final class SessionHost {
     }
 
     private func create(_ body: CreateSessionRequest) throws(AmarreError) -> SessionSummary {
-        // Sessions still being stopped hold their agent: they count until it is gone.
-        guard sessions.count + stopping.count < configuration.maxSessions else {
-            throw AmarreError(.maxSessionsReached, limit: configuration.maxSessions)
-        }
+        try checkCapacity()
         guard let instance = configuration.instance(body.instanceId) else {
             throw AmarreError(.unknownInstance, instanceId: body.instanceId ?? "")
         }
@@ -198,9 +206,26 @@ public final class SessionHost {
         session.stop { [self] in stopped(id) }
     }
 
+    /// Sessions that hold an agent, or may (running, crashed, and stopped ones whose agent is
+    /// still stopping, deleted ones included), count toward `AMARRE_MAX_SESSIONS`; archived
+    /// (stopped) sessions do not.
+    private var activeCount: Int {
+        sessions.values.reduce(0) { $0 + ($1.status != .stopped || $1.holdsAgent ? 1 : 0) } + stopping.count
+    }
+
+    private func checkCapacity() throws(AmarreError) {
+        guard activeCount < configuration.maxSessions else {
+            throw AmarreError(.maxSessionsReached, limit: configuration.maxSessions)
+        }
+    }
+
     private func restart(_ id: SessionID) throws(AmarreError) -> SessionSummary {
         guard let session = sessions[id] else { throw .notFound }
         guard session.status != .running else { throw AmarreError(.alreadyRunning) }
+        guard !session.holdsAgent else {
+            throw AmarreError(.alreadyRunning, detail: "its agent is still stopping; try again in a moment")
+        }
+        if session.status == .stopped { try checkCapacity() }
         try session.start()
         session.recordEvent("restarted", extra: #","by":"request""#)
         return session.summary

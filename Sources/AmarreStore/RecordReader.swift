@@ -5,7 +5,7 @@ import GRDB
 /// Read-only access for amarre-api: history pages straight from the store, so a long
 /// transcript is never loaded whole and never passes through the host.
 public final class RecordReader: Sendable {
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     /// Largest page `events` returns.
     public static let maxPageSize = 1000

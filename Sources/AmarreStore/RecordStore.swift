@@ -15,6 +15,8 @@ public final class RecordStore: Sendable {
     /// Records handed over but not committed yet.
     private struct Batch {
         var records: [(SessionID, Int64, [UInt8])] = []
+        /// The records among them that may hold searchable text (the same arrays, not copies).
+        var searchable: [(SessionID, Int64, [UInt8])] = []
         var bytes = 0
         var sessions: [SessionID: StoredSession] = [:]
         var deleted: Set<SessionID> = []
@@ -55,9 +57,14 @@ public final class RecordStore: Sendable {
     // MARK: writes (never block the caller on the disk)
 
     /// Queues one record; it is committed within the commit interval.
-    public func append(_ session: SessionID, seq: Int64, data: [UInt8]) {
+    ///
+    /// - Parameter type: the record's `type`; records of the types that hold searchable text
+    ///   are indexed by the writer (parsed there, off the caller's thread).
+    public func append(_ session: SessionID, seq: Int64, data: [UInt8], type: String? = nil) {
+        let searchable = type.map(SearchText.indexedTypes.contains) ?? false
         let flushNow = batch.withLock { b -> Bool in
             b.records.append((session, seq, data))
+            if searchable { b.searchable.append((session, seq, data)) }
             b.bytes += data.count
             return scheduleIfNeeded(&b)
         }
@@ -79,6 +86,7 @@ public final class RecordStore: Sendable {
         let flushNow = batch.withLock { b -> Bool in
             b.sessions[session] = nil
             b.records.removeAll { $0.0 == session }
+            b.searchable.removeAll { $0.0 == session }
             b.deleted.insert(session)
             return scheduleIfNeeded(&b)
         }
@@ -117,6 +125,7 @@ public final class RecordStore: Sendable {
                 for id in work.deleted {
                     try db.execute(sql: "DELETE FROM chunk WHERE session_id = ?", arguments: [id.rawValue])
                     try db.execute(sql: "DELETE FROM session WHERE id = ?", arguments: [id.rawValue])
+                    try SearchText.remove(db, session: id)
                 }
                 for s in work.sessions.values { try upsert(db, s) }
                 let insert = try db.cachedStatement(
@@ -124,6 +133,7 @@ public final class RecordStore: Sendable {
                 for chunk in chunks {
                     try insert.execute(arguments: [chunk.session.rawValue, chunk.first, chunk.last, chunk.data])
                 }
+                try SearchText.index(db, work.searchable, time: Int64(Date().timeIntervalSince1970 * 1000))
                 try applyRetention(db, chunks: chunks)
             }
             kept.withLock { k in for id in work.deleted { k[id] = nil } }
@@ -139,12 +149,14 @@ public final class RecordStore: Sendable {
         let flushNow = batch.withLock { b -> Bool in
             var merged = failed
             merged.records += b.records
+            merged.searchable += b.searchable
             merged.bytes += b.bytes
             for (id, s) in b.sessions { merged.sessions[id] = s }
             for id in b.deleted {
                 merged.deleted.insert(id)
                 merged.sessions[id] = nil
                 merged.records.removeAll { $0.0 == id }
+                merged.searchable.removeAll { $0.0 == id }
             }
             var dropped = 0
             while merged.bytes > RecordStore.maxRetryBytes, !merged.records.isEmpty {
@@ -272,6 +284,7 @@ public final class RecordStore: Sendable {
                     arguments: [t.newFirst, t.data, id.rawValue, t.oldFirst])
             }
             try db.execute(sql: "UPDATE session SET first_seq = ? WHERE id = ?", arguments: [cut, id.rawValue])
+            try SearchText.remove(db, session: id, below: cut)
             kept.withLock { k in k[id] = (count, bytes, cut) }
         }
     }

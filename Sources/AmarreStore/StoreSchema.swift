@@ -1,3 +1,5 @@
+import AmarreCore
+import Foundation
 import GRDB
 
 /// Versioned migrations of the store. Append, never edit a shipped one.
@@ -53,6 +55,31 @@ enum StoreSchema {
             // Sequence numbers handed out before a SIGKILL may be lost with the last commit;
             // a reservation written ahead of them keeps them from being handed out again.
             try db.execute(sql: "ALTER TABLE session ADD COLUMN seq_reserved INTEGER NOT NULL DEFAULT 0")
+        }
+        m.registerMigration("v4: full-text search") { db in
+            // One document per searchable text of a record (search_doc), its words in an FTS5
+            // table whose rowid is the document's id: retention and deletes remove them by
+            // (session, seq) through search_doc's index, never by scanning the FTS table.
+            try db.execute(
+                sql: """
+                    CREATE TABLE search_doc (
+                        id INTEGER PRIMARY KEY,
+                        session_id TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        time INTEGER NOT NULL
+                    );
+                    CREATE INDEX search_doc_by_record ON search_doc (session_id, seq);
+                    CREATE VIRTUAL TABLE search USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+                    """)
+            // Existing records are indexed once, here.
+            let rows = try Row.fetchCursor(db, sql: "SELECT session_id, first_seq, data FROM chunk ORDER BY session_id, first_seq")
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            while let row = try rows.next() {
+                guard let id = SessionID(row["session_id"] as String) else { continue }
+                let records = Chunk.records(first: row["first_seq"], data: row["data"]).map { (id, $0.seq, $0.bytes) }
+                try SearchText.index(db, records, time: now)
+            }
         }
         return m
     }

@@ -118,7 +118,7 @@ struct APIHandlerTests {
         let response = handler.respond(to: HTTPRequest(method: .post, path: sessionPath), host: host)
         #expect(response.status == 405)
         #expect(text(response) == #"{"error":"method_not_allowed"}"#)
-        #expect(header(response, "Allow") == "GET, HEAD, DELETE")
+        #expect(header(response, "Allow") == "GET, HEAD, DELETE, PATCH")
         #expect(host.requests.isEmpty)
     }
 

@@ -75,8 +75,10 @@ struct RouteTests {
             (HTTPMethod.post, "/healthz", [HTTPMethod.get, .head]),
             (HTTPMethod(rawValue: "PUT"), "/instances", [.get, .head]),
             (.delete, "/sessions", [.get, .head, .post]),
-            (.post, "/sessions/\(id)", [.get, .head, .delete]),
-            (HTTPMethod(rawValue: "PATCH"), "/sessions/\(id)", [.get, .head, .delete]),
+            (.post, "/sessions/\(id)", [.get, .head, .delete, .patch]),
+            (HTTPMethod(rawValue: "PUT"), "/sessions/\(id)", [.get, .head, .delete, .patch]),
+            (.get, "/sessions/\(id)/stop", [.post]),
+            (.post, "/search", [.get, .head]),
             (.get, "/sessions/\(id)/restart", [.post]),
             (HTTPMethod(rawValue: "get"), "/sessions", [.get, .head, .post]),
         ])
