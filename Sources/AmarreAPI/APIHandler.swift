@@ -17,6 +17,8 @@ public struct APIHandler: Sendable {
     public var authenticator: Authenticator?
     /// `AMARRE_PUSH`: off, the push routes answer 503 without asking the host.
     public var pushEnabled = true
+    /// Worktrees, changes and files (git and the file system, on this thread).
+    public var worktrees: Worktrees?
 
     public init(
         originPolicy: OriginPolicy, logger: Logger, events: (any EventSource)? = nil,
@@ -37,6 +39,7 @@ public struct APIHandler: Sendable {
             listCache: SessionListCache(ttlMs: configuration.listCacheMs),
             authenticator: Authenticator(mode: configuration.auth, path: configuration.devicesPath, logger: logger))
         pushEnabled = configuration.push
+        worktrees = Worktrees(configuration: configuration)
     }
 
     /// The answer to `request`; never fails: every error is turned into its HTTP answer here.
@@ -190,13 +193,25 @@ public struct APIHandler: Sendable {
             }
             return .json(status: 200, bytes: list)
         case .createSession:
-            let body: CreateSessionRequest
+            var body: CreateSessionRequest
             do {
                 body = try CreateSessionRequest.parse(body: request.body)
             } catch {
                 throw APIError(error)
             }
-            let answer = try ask(host, .createSession(body))
+            var made: WorktreeInfo?
+            if let spec = body.worktree {
+                let (info, created) = try prepareWorktree(spec, for: &body, host: host)
+                if created { made = info }
+            }
+            let answer: ControlResponse
+            do {
+                answer = try ask(host, .createSession(body))
+            } catch {
+                // The session was not created: neither is its new worktree.
+                if let made { worktrees?.discard(made) }
+                throw error
+            }
             guard case .sessionJSON(let summary) = answer else { throw unexpected(route, answer) }
             return .json(status: 201, bytes: summary.bytes)
         case .listSessionsWithStatus(let status):
@@ -235,9 +250,43 @@ public struct APIHandler: Sendable {
             guard case .sessionJSON(let summary) = answer else { throw unexpected(route, answer) }
             return .json(status: 200, bytes: summary.bytes)
         case .deleteSession(let id):
+            // A worktree session's worktree is looked at once the session is gone.
+            let before = try ask(host, .getSession(id))
+            let worktree = (try? before.summaryValue())?.worktree
             let answer = try ask(host, .deleteSession(id))
             guard case .deleted = answer else { throw unexpected(route, answer) }
-            return .noContent
+            guard let worktree, let worktrees else { return .noContent }
+            let force = request.query.split(separator: "&").contains("worktree=remove")
+            return try .json(status: 200, encoding: ["worktree": worktrees.remove(worktree, force: force)])
+        case .sessionChanges(let id, let path):
+            let summary = try summary(id, host: host)
+            guard let cwd = summary.cwd, let worktrees else {
+                throw AmarreError(.notFound, detail: "the session has no working directory").asAPIError
+            }
+            do {
+                if let path { return try .json(status: 200, encoding: try worktrees.diff(cwd: cwd, worktree: summary.worktree, path: path)) }
+                return try .json(status: 200, encoding: try worktrees.changes(cwd: cwd, worktree: summary.worktree))
+            } catch let error as AmarreError {
+                throw APIError(error)
+            } catch let error as APIError {
+                throw error
+            } catch {
+                throw APIError(AmarreError(.internalError))
+            }
+        case .sessionFiles(let id, let path):
+            let summary = try summary(id, host: host)
+            guard let cwd = summary.cwd else {
+                throw AmarreError(.notFound, detail: "the session has no working directory").asAPIError
+            }
+            do {
+                return try .json(status: 200, encoding: try FileBrowser.read(cwd: cwd, relative: path))
+            } catch let error as AmarreError {
+                throw APIError(error)
+            } catch let error as APIError {
+                throw error
+            } catch {
+                throw APIError(AmarreError(.internalError))
+            }
         case .restartSession(let id):
             let answer = try ask(host, .restartSession(id))
             guard case .sessionJSON(let summary) = answer else { throw unexpected(route, answer) }
@@ -295,6 +344,41 @@ public struct APIHandler: Sendable {
             return try .json(status: 200, encoding: body)
         } catch {
             return HTTPResponse(failure: error)
+        }
+    }
+
+    /// A session's summary, decoded (for the routes that need its cwd and worktree).
+    private func summary(_ id: SessionID, host: some ControlChannel) throws(APIError) -> SessionSummary {
+        let answer = try ask(host, .getSession(id))
+        guard let summary = try? answer.summaryValue() else { throw unexpected(.getSession(id), answer) }
+        return summary
+    }
+
+    /// Makes or reuses the worktree of a `POST /sessions` and points the request at it.
+    private func prepareWorktree(
+        _ spec: WorktreeSpec, for body: inout CreateSessionRequest, host: some ControlChannel
+    ) throws(APIError) -> (WorktreeInfo, Bool) {
+        guard let worktrees, let instance = worktrees.configuration.instance(body.instanceId) else {
+            throw APIError(AmarreError(.unknownInstance, instanceId: body.instanceId ?? ""))
+        }
+        let answer = try ask(host, .listSessions)
+        guard case .sessionsJSON(let json) = answer, let list = try? json.decode([SessionSummary].self) else {
+            throw unexpected(.listSessions, answer)
+        }
+        var inUse: [String: String] = [:]
+        for s in list where s.status != .stopped {
+            if let w = s.worktree { inUse[w.path] = s.id.rawValue }
+        }
+        let id = SessionID.random()
+        do {
+            let (info, created) = try worktrees.prepare(
+                spec, instance: instance, sessionName: body.name, fallbackName: id.rawValue, inUse: inUse)
+            body.cwd = info.path
+            body.worktreeInfo = info
+            body.proposedId = id
+            return (info, created)
+        } catch {
+            throw APIError(error)
         }
     }
 
@@ -395,4 +479,16 @@ enum RenameBody {
         }
         return name.isEmpty ? nil : name
     }
+}
+
+extension ControlResponse {
+    /// The summary of a `.sessionJSON` answer.
+    func summaryValue() throws -> SessionSummary {
+        guard case .sessionJSON(let json) = self else { throw AmarreError(.internalError) }
+        return try json.decode(SessionSummary.self)
+    }
+}
+
+extension AmarreError {
+    var asAPIError: APIError { APIError(self) }
 }

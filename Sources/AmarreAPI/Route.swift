@@ -33,6 +33,8 @@ public enum Route: Sendable, Equatable {
     case stopSession(SessionID)
     case renameSession(SessionID)
     case search(SearchParameters)
+    case sessionChanges(SessionID, path: String?)
+    case sessionFiles(SessionID, path: String)
 
     /// The notification routes (503 `push_disabled` with `AMARRE_PUSH=0`).
     public var isPush: Bool {
@@ -81,6 +83,21 @@ public enum Route: Sendable, Equatable {
             }
             return .matched(.listSessionsWithStatus(s))
         }
+        if method == .get || method == .head {
+            switch resource {
+            case .sessionChanges(let id), .sessionFiles(let id):
+                var path: String?
+                for pair in query.split(separator: "&") where pair.hasPrefix("path=") {
+                    guard let decoded = QueryString.decode(pair.dropFirst("path=".count)) else {
+                        return .badQuery("\"path\" is not valid percent-encoded UTF-8")
+                    }
+                    path = decoded
+                }
+                if case .sessionFiles = resource { return .matched(.sessionFiles(id, path: path ?? "")) }
+                return .matched(.sessionChanges(id, path: path.flatMap { $0.isEmpty ? nil : $0 }))
+            default: break
+            }
+        }
         if let route = resource.route(for: method) { return .matched(route) }
         return .methodNotAllowed(allowed: resource.allowedMethods)
     }
@@ -118,6 +135,8 @@ enum Resource: Equatable {
     case sessionRequest(SessionID, String)
     case sessionStop(SessionID)
     case search
+    case sessionChanges(SessionID)
+    case sessionFiles(SessionID)
 
     /// Longest request id or push token taken from a path.
     static let maxSegmentBytes = 256
@@ -154,6 +173,12 @@ enum Resource: Equatable {
         case 3 where segments[0] == "sessions" && segments[2] == "restart":
             guard let id = SessionID(segments[1]) else { return nil }
             self = .sessionRestart(id)
+        case 3 where segments[0] == "sessions" && segments[2] == "changes":
+            guard let id = SessionID(segments[1]) else { return nil }
+            self = .sessionChanges(id)
+        case 3 where segments[0] == "sessions" && segments[2] == "files":
+            guard let id = SessionID(segments[1]) else { return nil }
+            self = .sessionFiles(id)
         case 3 where segments[0] == "sessions" && segments[2] == "stop":
             guard let id = SessionID(segments[1]) else { return nil }
             self = .sessionStop(id)
@@ -172,6 +197,8 @@ enum Resource: Equatable {
         case .sessions: [(.get, .listSessions), (.post, .createSession)]
         case .session(let id): [(.get, .getSession(id)), (.delete, .deleteSession(id)), (.patch, .renameSession(id))]
         case .sessionStop(let id): [(.post, .stopSession(id))]
+        case .sessionChanges(let id): [(.get, .sessionChanges(id, path: nil))]
+        case .sessionFiles(let id): [(.get, .sessionFiles(id, path: ""))]
         // Resolved with its query in `Route.resolve`; listed here for `Allow`.
         case .search: [(.get, .search(SearchParameters(query: SearchQuery(terms: [.word("x")]), limit: 1)))]
         case .sessionRestart(let id): [(.post, .restartSession(id))]

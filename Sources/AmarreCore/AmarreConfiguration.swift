@@ -89,6 +89,12 @@ public struct AmarreConfiguration: Sendable, Equatable {
     public var webhookURL: String?
     /// `AMARRE_VAPID_SUBJECT`: the `sub` of VAPID tokens (a mailto: or https: URL).
     public var vapidSubject: String?
+    /// `AMARRE_WORKTREE_ROOT`: where worktree sessions get their worktrees (default `<state>/worktrees`).
+    public var worktreeRootOverride: String?
+    /// `AMARRE_DIFF_MAX_BYTES`: longest diff `GET /sessions/<id>/changes?path=` returns (default 1 MiB).
+    public var diffMaxBytes: Int = 1 << 20
+    /// `AMARRE_GIT_TIMEOUT_MS`: longest a git command may run (default 10000).
+    public var gitTimeoutMs: Int = 10_000
 
     public init(stateDir: String, instances: [InstanceConfig] = []) {
         self.stateDir = stateDir
@@ -112,6 +118,7 @@ public struct AmarreConfiguration: Sendable, Equatable {
     /// The Web Push key pair, and the subscriptions and Expo tokens (the host's).
     public var vapidPath: String { stateDir + "/vapid.json" }
     public var pushPath: String { stateDir + "/push.json" }
+    public var worktreeRoot: String { worktreeRootOverride ?? stateDir + "/worktrees" }
 
     /// Base of links in notifications, ending in `/`.
     public var effectivePublicURL: String {
@@ -241,6 +248,12 @@ extension AmarreConfiguration {
             config.expoPushURL = expo
         }
         config.ntfyToken = value("AMARRE_NTFY_TOKEN")
+        config.diffMaxBytes = try positive("AMARRE_DIFF_MAX_BYTES", config.diffMaxBytes)
+        config.gitTimeoutMs = try positive("AMARRE_GIT_TIMEOUT_MS", config.gitTimeoutMs)
+        if let root = value("AMARRE_WORKTREE_ROOT") {
+            guard root.hasPrefix("/") else { throw ConfigurationError("AMARRE_WORKTREE_ROOT must be an absolute path, got \"\(root)\"") }
+            config.worktreeRootOverride = root
+        }
         config.vapidSubject = value("AMARRE_VAPID_SUBJECT")
         if let auth = value("AMARRE_AUTH") {
             guard let mode = AuthMode(rawValue: auth.lowercased()) else {

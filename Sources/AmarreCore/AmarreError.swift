@@ -33,6 +33,8 @@ public struct AmarreError: Error, Sendable, Codable, Equatable, CustomStringConv
         public static let authDisabled = Code(rawValue: "auth_disabled")
         /// The push routes with `AMARRE_PUSH=0`.
         public static let pushDisabled = Code(rawValue: "push_disabled")
+        /// A path outside what the request may reach (a session's files).
+        public static let forbidden = Code(rawValue: "forbidden")
         /// `GET /search` with a query that is not of the search syntax.
         public static let badQuery = Code(rawValue: "bad_query")
         /// A request answered (or withdrawn) before this answer.
@@ -71,7 +73,7 @@ public struct AmarreError: Error, Sendable, Codable, Equatable, CustomStringConv
         case .unknownInstance: 404
         case .alreadyRunning, .notRunning: 409
         case .hostUnavailable: 503
-        case .forbiddenOrigin, .forbiddenHost: 403
+        case .forbiddenOrigin, .forbiddenHost, .forbidden: 403
         case .methodNotAllowed: 405
         case .payloadTooLarge: 413
         case .upgradeRequired: 426

@@ -14,12 +14,23 @@ public struct CreateSessionRequest: Sendable, Codable, Equatable {
     public var name: String?
     public var cwd: String?
     public var env: [String: String]?
+    /// `"worktree": {"repo","branch"?,"base"?}` as the client asked.
+    public var worktree: WorktreeSpec?
+    /// The worktree amarre-api made or reused for it (never read from a client's body).
+    public var worktreeInfo: WorktreeInfo?
+    /// The id amarre-api named the worktree's branch after; the host uses it when it is free.
+    public var proposedId: SessionID?
 
-    public init(instanceId: String? = nil, name: String? = nil, cwd: String? = nil, env: [String: String]? = nil) {
+    public init(
+        instanceId: String? = nil, name: String? = nil, cwd: String? = nil, env: [String: String]? = nil,
+        worktree: WorktreeSpec? = nil, worktreeInfo: WorktreeInfo? = nil
+    ) {
         self.instanceId = instanceId
         self.name = name
         self.cwd = cwd
         self.env = env
+        self.worktree = worktree
+        self.worktreeInfo = worktreeInfo
     }
 
     /// Strict parse of a request body: empty means `{}`; anything that is not a JSON object,
@@ -73,7 +84,37 @@ public struct CreateSessionRequest: Sendable, Codable, Equatable {
             }
             request.env = out
         }
+        if let spec = dict["worktree"], !(spec is NSNull) {
+            guard let w = spec as? [String: Any], let repo = w["repo"] as? String else {
+                throw .badRequest("\"worktree\" must be {\"repo\":\"/abs/path\",\"branch\"?,\"base\"?}")
+            }
+            func field(_ key: String) throws(AmarreError) -> String? {
+                guard let v = w[key], !(v is NSNull) else { return nil }
+                guard let s = v as? String, !s.isEmpty, s.utf8.count <= 255, !s.utf8.contains(0) else {
+                    throw .badRequest("\"worktree.\(key)\" must be a non-empty string of at most 255 bytes")
+                }
+                return s
+            }
+            guard repo.hasPrefix("/"), !repo.utf8.contains(0), repo.utf8.count <= maxCwdBytes else {
+                throw .badRequest("\"worktree.repo\" must be an absolute path")
+            }
+            guard request.cwd == nil else { throw .badRequest("give either \"cwd\" or \"worktree\": the worktree is the cwd") }
+            request.worktree = WorktreeSpec(repo: repo, branch: try field("branch"), base: try field("base"))
+        }
         return request
+    }
+}
+
+/// `POST /sessions`'s `"worktree"`: a repository and, optionally, the branch and its base.
+public struct WorktreeSpec: Sendable, Codable, Equatable {
+    public var repo: String
+    public var branch: String?
+    public var base: String?
+
+    public init(repo: String, branch: String? = nil, base: String? = nil) {
+        self.repo = repo
+        self.branch = branch
+        self.base = base
     }
 }
 

@@ -20,6 +20,10 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
     /// Variables a session's `env` may set although they are on the deny-list
     /// (`SessionEnvironmentPolicy`), e.g. `["LD_LIBRARY_PATH"]`.
     public var allowSessionEnv: [String]?
+    /// Where this instance's worktree sessions get their worktrees (default `AMARRE_WORKTREE_ROOT`).
+    public var worktreeRoot: String?
+    /// The only repositories worktree sessions of this instance may use (absolute paths).
+    public var repos: [String]?
 
     public init(
         id: String, agent: AgentKind, env: [String: String] = [:], command: [String]? = nil,
@@ -33,7 +37,7 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
         self.model = model
     }
 
-    enum CodingKeys: String, CodingKey { case id, agent, env, command, args, model, raw, allowTools, restart, allowSessionEnv }
+    enum CodingKeys: String, CodingKey { case id, agent, env, command, args, model, raw, allowTools, restart, allowSessionEnv, worktreeRoot, repos }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -47,6 +51,8 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
         allowTools = try c.decodeIfPresent([String].self, forKey: .allowTools)
         restart = try c.decodeIfPresent(RestartPolicy.self, forKey: .restart)
         allowSessionEnv = try c.decodeIfPresent([String].self, forKey: .allowSessionEnv)
+        worktreeRoot = try c.decodeIfPresent(String.self, forKey: .worktreeRoot)
+        repos = try c.decodeIfPresent([String].self, forKey: .repos)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -61,6 +67,8 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
         try c.encodeIfPresent(allowTools, forKey: .allowTools)
         try c.encodeIfPresent(restart, forKey: .restart)
         try c.encodeIfPresent(allowSessionEnv, forKey: .allowSessionEnv)
+        try c.encodeIfPresent(worktreeRoot, forKey: .worktreeRoot)
+        try c.encodeIfPresent(repos, forKey: .repos)
     }
 }
 

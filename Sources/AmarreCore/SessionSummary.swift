@@ -23,11 +23,13 @@ public struct SessionSummary: Sendable, Codable, Equatable {
     public var lastSeq: Int64?
     /// Ids of `extension_ui_request`s that wait for an answer.
     public var pendingRequests: [String]?
+    /// The git worktree the session runs in, when it was created in one.
+    public var worktree: WorktreeInfo?
 
     public init(
         id: SessionID, name: String? = nil, instanceId: String, status: SessionStatus, agent: String,
         spawnedAt: Int64, clients: Int, exitCode: Int32? = nil, signal: String? = nil, cwd: String? = nil,
-        createdAt: Int64? = nil, lastSeq: Int64? = nil, pendingRequests: [String]? = nil
+        createdAt: Int64? = nil, lastSeq: Int64? = nil, pendingRequests: [String]? = nil, worktree: WorktreeInfo? = nil
     ) {
         self.id = id
         self.name = name
@@ -42,5 +44,22 @@ public struct SessionSummary: Sendable, Codable, Equatable {
         self.createdAt = createdAt
         self.lastSeq = lastSeq
         self.pendingRequests = pendingRequests
+        self.worktree = worktree
+    }
+}
+
+/// A session's git worktree: the repository, the branch checked out there, the commit the
+/// branch was made from, and the worktree's directory (the session's cwd).
+public struct WorktreeInfo: Sendable, Codable, Equatable {
+    public var repo: String
+    public var branch: String
+    public var base: String
+    public var path: String
+
+    public init(repo: String, branch: String, base: String, path: String) {
+        self.repo = repo
+        self.branch = branch
+        self.base = base
+        self.path = path
     }
 }

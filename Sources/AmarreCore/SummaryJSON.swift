@@ -62,6 +62,15 @@ extension SessionSummary {
             }
             out.append(UInt8(ascii: "]"))
         }
+        if let worktree {
+            key("worktree")
+            out.append(contentsOf: #"{"repo":"#.utf8)
+            string(worktree.repo)
+            key("branch"); string(worktree.branch)
+            key("base"); string(worktree.base)
+            key("path"); string(worktree.path)
+            out.append(UInt8(ascii: "}"))
+        }
         out.append(UInt8(ascii: "}"))
     }
 }

@@ -107,14 +107,16 @@ final class Session {
         SessionSummary(
             id: id, name: name, instanceId: instance.id, status: status, agent: instance.agent.rawValue,
             spawnedAt: spawnedAt, clients: clients.count, exitCode: exit?.exitCode, signal: exit?.signal,
-            cwd: request.cwd, createdAt: createdAt, lastSeq: lastSeq, pendingRequests: ledger.pending)
+            cwd: request.cwd, createdAt: createdAt, lastSeq: lastSeq, pendingRequests: ledger.pending,
+            worktree: request.worktreeInfo)
     }
 
     private var stored: StoredSession {
         StoredSession(
             id: id, name: name, instanceId: instance.id, cwd: request.cwd, env: request.env, status: status,
             exitCode: exit?.exitCode, signal: exit?.signal, createdAt: createdAt, spawnedAt: spawnedAt,
-            position: position, resumeToken: resumeToken, pendingRequests: ledger.pending, seqReserved: seqReserved)
+            position: position, resumeToken: resumeToken, pendingRequests: ledger.pending, seqReserved: seqReserved,
+            worktree: request.worktreeInfo)
     }
 
     private func persist() {

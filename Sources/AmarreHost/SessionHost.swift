@@ -73,7 +73,8 @@ public final class SessionHost {
         eventLoop.assertInEventLoop()
         for row in rows {
             lastPosition = max(lastPosition, row.position)
-            let request = CreateSessionRequest(instanceId: row.instanceId, name: row.name, cwd: row.cwd, env: row.env)
+            let request = CreateSessionRequest(
+                instanceId: row.instanceId, name: row.name, cwd: row.cwd, env: row.env, worktreeInfo: row.worktree)
             let known = configuration.instance(row.instanceId)
             let instance = known ?? InstanceConfig(id: row.instanceId, agent: .command)
             let session = Session(id: row.id, instance: instance, request: request, host: self, restored: row)
@@ -177,7 +178,7 @@ public final class SessionHost {
                 throw .badRequest("cwd \(cwd) is not a directory")
             }
         }
-        var id = SessionID.random()
+        var id = body.proposedId ?? SessionID.random()
         while sessions[id] != nil || stopping[id] != nil { id = SessionID.random() }
         let session = Session(id: id, instance: instance, request: body, host: self)
         try session.start()

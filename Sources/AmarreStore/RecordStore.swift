@@ -196,11 +196,12 @@ public final class RecordStore: Sendable {
     private func upsert(_ db: Database, _ s: StoredSession) throws {
         let env = try s.env.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let pending = String(decoding: try JSONEncoder().encode(s.pendingRequests), as: UTF8.self)
+        let worktree = try s.worktree.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         try db.execute(
             sql: """
                 INSERT INTO session (id, name, instance_id, cwd, env, status, exit_code, signal, created_at,
-                                     spawned_at, position, resume_token, pending, seq_reserved)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     spawned_at, position, resume_token, pending, seq_reserved, worktree)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, status = excluded.status,
                     exit_code = excluded.exit_code, signal = excluded.signal, spawned_at = excluded.spawned_at,
                     resume_token = excluded.resume_token, pending = excluded.pending,
@@ -208,7 +209,7 @@ public final class RecordStore: Sendable {
                 """,
             arguments: [
                 s.id.rawValue, s.name, s.instanceId, s.cwd, env, s.status.rawValue, s.exitCode, s.signal,
-                s.createdAt, s.spawnedAt, s.position, s.resumeToken, pending, s.seqReserved,
+                s.createdAt, s.spawnedAt, s.position, s.resumeToken, pending, s.seqReserved, worktree,
             ])
     }
 
@@ -316,7 +317,8 @@ public final class RecordStore: Sendable {
                 id: id, name: row["name"], instanceId: row["instance_id"], cwd: row["cwd"], env: env, status: status,
                 exitCode: row["exit_code"], signal: row["signal"], createdAt: row["created_at"],
                 spawnedAt: row["spawned_at"], position: row["position"], resumeToken: row["resume_token"],
-                pendingRequests: pending, lastSeq: last, firstSeq: first, seqReserved: row["seq_reserved"])
+                pendingRequests: pending, lastSeq: last, firstSeq: first, seqReserved: row["seq_reserved"],
+                worktree: (row["worktree"] as String?).flatMap { try? JSONDecoder().decode(WorktreeInfo.self, from: Data($0.utf8)) })
         }
     }
 

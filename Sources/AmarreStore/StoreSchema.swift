@@ -81,6 +81,9 @@ enum StoreSchema {
                 try SearchText.index(db, records, time: now)
             }
         }
+        m.registerMigration("v5: worktrees") { db in
+            try db.execute(sql: "ALTER TABLE session ADD COLUMN worktree TEXT")
+        }
         return m
     }
 }

@@ -25,12 +25,14 @@ public struct StoredSession: Sendable, Equatable {
     /// Sequence numbers up to this one may have been handed out (see `Session`): after an
     /// unclean stop, numbering goes on after it, never reusing a number a client has seen.
     public var seqReserved: Int64
+    /// The git worktree the session runs in, if any.
+    public var worktree: WorktreeInfo?
 
     public init(
         id: SessionID, name: String?, instanceId: String, cwd: String?, env: [String: String]?,
         status: SessionStatus, exitCode: Int32? = nil, signal: String? = nil, createdAt: Int64, spawnedAt: Int64,
         position: Int64, resumeToken: String? = nil, pendingRequests: [String] = [], lastSeq: Int64 = 0,
-        firstSeq: Int64 = 1, seqReserved: Int64 = 0
+        firstSeq: Int64 = 1, seqReserved: Int64 = 0, worktree: WorktreeInfo? = nil
     ) {
         self.id = id
         self.name = name
@@ -48,6 +50,7 @@ public struct StoredSession: Sendable, Equatable {
         self.lastSeq = lastSeq
         self.firstSeq = firstSeq
         self.seqReserved = seqReserved
+        self.worktree = worktree
     }
 }
 
