@@ -235,27 +235,20 @@ public struct APIHandler: Sendable {
                 let answer = try ask(host, .getSession(session))
                 guard case .sessionJSON = answer else { throw unexpected(route, answer) }
             }
-            do {
-                return try .json(status: 200, encoding: try events.search(parameters))
-            } catch let error as AmarreError {
-                throw APIError(error)
-            } catch let error as APIError {
-                throw error
-            } catch {
-                logger.error("search failed", metadata: ["error": "\(error)"])
-                throw APIError(AmarreError(.internalError))
-            }
+            return try answering("search") { try .json(status: 200, encoding: try events.search(parameters)) }
         case .getSession(let id):
             let answer = try ask(host, .getSession(id))
             guard case .sessionJSON(let summary) = answer else { throw unexpected(route, answer) }
             return .json(status: 200, bytes: summary.bytes)
         case .deleteSession(let id):
-            // A worktree session's worktree is looked at once the session is gone.
-            let before = try ask(host, .getSession(id))
-            let worktree = (try? before.summaryValue())?.worktree
+            // The host answers with the summary of what it deleted: a worktree session's
+            // worktree is looked at once the session is gone.
             let answer = try ask(host, .deleteSession(id))
-            guard case .deleted = answer else { throw unexpected(route, answer) }
-            guard let worktree, let worktrees else { return .noContent }
+            switch answer {
+            case .deleted, .sessionJSON: break
+            default: throw unexpected(route, answer)
+            }
+            guard let worktree = (try? answer.summaryValue())?.worktree, let worktrees else { return .noContent }
             let force = request.query.split(separator: "&").contains("worktree=remove")
             return try .json(status: 200, encoding: ["worktree": worktrees.remove(worktree, force: force)])
         case .sessionChanges(let id, let path):
@@ -263,30 +256,16 @@ public struct APIHandler: Sendable {
             guard let cwd = summary.cwd, let worktrees else {
                 throw AmarreError(.notFound, detail: "the session has no working directory").asAPIError
             }
-            do {
+            return try answering("changes") {
                 if let path { return try .json(status: 200, encoding: try worktrees.diff(cwd: cwd, worktree: summary.worktree, path: path)) }
                 return try .json(status: 200, encoding: try worktrees.changes(cwd: cwd, worktree: summary.worktree))
-            } catch let error as AmarreError {
-                throw APIError(error)
-            } catch let error as APIError {
-                throw error
-            } catch {
-                throw APIError(AmarreError(.internalError))
             }
         case .sessionFiles(let id, let path):
             let summary = try summary(id, host: host)
             guard let cwd = summary.cwd else {
                 throw AmarreError(.notFound, detail: "the session has no working directory").asAPIError
             }
-            do {
-                return try .json(status: 200, encoding: try FileBrowser.read(cwd: cwd, relative: path))
-            } catch let error as AmarreError {
-                throw APIError(error)
-            } catch let error as APIError {
-                throw error
-            } catch {
-                throw APIError(AmarreError(.internalError))
-            }
+            return try answering("files") { try .json(status: 200, encoding: try FileBrowser.read(cwd: cwd, relative: path)) }
         case .restartSession(let id):
             let answer = try ask(host, .restartSession(id))
             guard case .sessionJSON(let summary) = answer else { throw unexpected(route, answer) }
@@ -298,14 +277,7 @@ public struct APIHandler: Sendable {
             // The host says whether the session exists; the page comes from the store.
             let answer = try ask(host, .getSession(id))
             guard case .sessionJSON = answer else { throw unexpected(route, answer) }
-            do {
-                return .json(status: 200, bytes: try events.eventsJSON(id, query: query))
-            } catch let error as AmarreError {
-                throw APIError(error)
-            } catch {
-                logger.error("reading history failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
-                throw APIError(AmarreError(.internalError))
-            }
+            return try answering("history") { .json(status: 200, bytes: try events.eventsJSON(id, query: query)) }
         }
     }
 
@@ -344,6 +316,20 @@ public struct APIHandler: Sendable {
             return try .json(status: 200, encoding: body)
         } catch {
             return HTTPResponse(failure: error)
+        }
+    }
+
+    /// Runs `body`; protocol errors pass as they are, anything else is logged and becomes 500.
+    private func answering(_ what: String, _ body: () throws -> HTTPResponse) throws(APIError) -> HTTPResponse {
+        do {
+            return try body()
+        } catch let error as AmarreError {
+            throw APIError(error)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            logger.error("\(what) failed", metadata: ["error": "\(error)"])
+            throw APIError(AmarreError(.internalError))
         }
     }
 

@@ -156,6 +156,14 @@ final class Session {
     /// Archives the session: clients closed with 1000, the agent terminated like a delete,
     /// the history kept (`POST /sessions/<id>/stop`). `done` runs once the agent is gone.
     func archive(done: @escaping () -> Void) {
+        endForViewers()
+        ledger.reset()
+        persist()
+        finishWhenStopped(done)
+    }
+
+    /// Status `stopped`: no automatic restart, viewers closed with 1000, nothing pending.
+    private func endForViewers() {
         restartTimer?.cancel()
         restartTimer = nil
         status = .stopped
@@ -163,9 +171,6 @@ final class Session {
         clients.removeAll()
         attention.removeAll()
         openRequests.removeAll()
-        ledger.reset()
-        persist()
-        finishWhenStopped(done)
     }
 
     /// `PATCH /sessions/<id>`: every viewer sees the new name (`renamed`, kept in the log).
@@ -179,13 +184,7 @@ final class Session {
     /// Stops the session for good: clients closed with 1000, agent terminated, records
     /// deleted. `done` runs once the agent process is gone.
     func stop(done: @escaping () -> Void) {
-        restartTimer?.cancel()
-        restartTimer = nil
-        status = .stopped
-        for client in clients { client.close(code: .normalClosure) }
-        clients.removeAll()
-        attention.removeAll()
-        openRequests.removeAll()
+        endForViewers()
         deleted = true
         store?.delete(id)
         finishWhenStopped(done)

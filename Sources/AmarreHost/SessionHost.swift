@@ -122,8 +122,7 @@ public final class SessionHost {
                 guard let s = sessions[id] else { throw .notFound }
                 return .session(s.summary)
             case .deleteSession(let id):
-                try delete(id)
-                return .deleted
+                return .session(try delete(id))
             case .restartSession(let id):
                 return .session(try restart(id))
             case .listSessionsWithStatus(let status):
@@ -200,11 +199,14 @@ public final class SessionHost {
         return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
-    private func delete(_ id: SessionID) throws(AmarreError) {
+    /// Removes a session; its summary (as it was) is the answer, so the API sees its worktree.
+    private func delete(_ id: SessionID) throws(AmarreError) -> SessionSummary {
         guard let session = sessions.removeValue(forKey: id) else { throw .notFound }
+        let summary = session.summary
         order.removeAll { $0 == id }
         stopping[id] = session
         session.stop { [self] in stopped(id) }
+        return summary
     }
 
     /// Sessions that hold an agent, or may (running, crashed, and stopped ones whose agent is

@@ -189,3 +189,11 @@ final class Quarantine: @unchecked Sendable {  // `kept` is only touched under `
         kept.append(value)
     }
 }
+
+extension ControlResponse {
+    /// The id of the summary a delete answers with.
+    var deletedSessionID: SessionID? {
+        guard case .sessionJSON(let json) = self else { return nil }
+        return (try? json.decode(SessionSummary.self))?.id
+    }
+}

@@ -84,7 +84,7 @@ struct SessionHostLifecycleTests {
         try await HostHarness.with(instances: instances) { h in
             let s = try await h.create(CreateSessionRequest(instanceId: "crash3"))
             try await h.waitFor(s.id, "the crash") { $0.status == .crashed }
-            #expect(try await h.handle(.deleteSession(s.id)) == .deleted)
+            #expect(try await h.handle(.deleteSession(s.id)).deletedSessionID == s.id)
             #expect(try await h.listedIDs().isEmpty)
             try await h.stopAll(within: .seconds(5))
         }
@@ -94,7 +94,7 @@ struct SessionHostLifecycleTests {
     func deletePromptly() async throws {
         try await HostHarness.with(instances: instances, killGraceMs: 60_000) { h in
             let s = try await h.create(CreateSessionRequest(instanceId: "cat"))
-            #expect(try await h.handle(.deleteSession(s.id)) == .deleted)
+            #expect(try await h.handle(.deleteSession(s.id)).deletedSessionID == s.id)
             try await h.stopAll(within: .seconds(10))
         }
     }
@@ -111,7 +111,7 @@ struct SessionHostLifecycleTests {
             #expect(getpgid(grandchild) == agent, "the grandchild is in the agent's process group")
 
             let start = ContinuousClock.now
-            #expect(try await h.handle(.deleteSession(s.id)) == .deleted)
+            #expect(try await h.handle(.deleteSession(s.id)).deletedSessionID == s.id)
             #expect(try await h.listedIDs().isEmpty)
             try await h.stopAll(within: .seconds(5))
             let elapsed = ContinuousClock.now - start
@@ -168,7 +168,7 @@ struct SessionHostLifecycleTests {
             let restart = try await h.handle(.restartSession(s.id))
             #expect(restart.failure?.code == .badRequest, "\(restart)")
             #expect(try await h.summary(s.id)?.status == .crashed)
-            #expect(try await h.handle(.deleteSession(s.id)) == .deleted)
+            #expect(try await h.handle(.deleteSession(s.id)).deletedSessionID == s.id)
             try await h.stopAll(within: .seconds(2))
         }
     }

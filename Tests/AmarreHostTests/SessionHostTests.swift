@@ -29,7 +29,7 @@ struct SessionHostTests {
 
             #expect(try await h.listedIDs() == [s.id])
             #expect(try await h.summary(s.id)?.id == s.id)
-            #expect(try await h.handle(.deleteSession(s.id)) == .deleted)
+            #expect(try await h.handle(.deleteSession(s.id)).deletedSessionID == s.id)
             #expect(try await h.handle(.getSession(s.id)) == .failure(.notFound))
             #expect(try await h.listedIDs().isEmpty)
             #expect(try await h.handle(.deleteSession(s.id)) == .failure(.notFound))
@@ -57,7 +57,7 @@ struct SessionHostTests {
             var ids: [SessionID] = []
             for _ in 0..<4 { ids.append(try await h.create().id) }
             #expect(try await h.listedIDs() == ids)
-            #expect(try await h.handle(.deleteSession(ids[1])) == .deleted)
+            #expect(try await h.handle(.deleteSession(ids[1])).deletedSessionID == ids[1])
             ids.remove(at: 1)
             #expect(try await h.listedIDs() == ids)
         }
@@ -135,7 +135,7 @@ struct SessionHostTests {
             #expect(try await h.handle(.createSession(CreateSessionRequest())) == .failure(full))
             #expect(full.jsonBody == #"{"error":"max_sessions_reached","limit":2}"#)
             // Deleting one makes room again.
-            #expect(try await h.handle(.deleteSession(crashed.id)) == .deleted)
+            #expect(try await h.handle(.deleteSession(crashed.id)).deletedSessionID == crashed.id)
             _ = try await h.create()
         }
     }
