@@ -27,6 +27,10 @@ function describe(status, code, detail, body) {
       return "This session no longer exists.";
     case "already_running":
       return "The session is already running.";
+    case "not_running":
+      return "The session is not running.";
+    case "bad_query":
+      return detail ? `Search: ${detail}` : "The server did not understand that search.";
     case "bad_request":
       return `The server refused the request${detail ? `: ${detail}` : "."}`;
     case "api_unavailable":
@@ -126,7 +130,11 @@ export class Api extends EventTarget {
 
   health() { return this.request("GET", "/healthz"); }
   instances() { return this.request("GET", "/instances"); }
-  sessions() { return this.request("GET", "/sessions"); }
+  /** @param {{status?: "running"|"crashed"|"stopped"}} [filter] */
+  sessions({ status } = {}) {
+    return this.request("GET", status ? `/sessions?status=${encodeURIComponent(status)}` : "/sessions");
+  }
+
   session(id) { return this.request("GET", `/sessions/${encodeURIComponent(id)}`); }
 
   /** @param {{instanceId?: string, name?: string, cwd?: string}} fields (empty ones left out) */
@@ -139,7 +147,27 @@ export class Api extends EventTarget {
   }
 
   deleteSession(id) { return this.request("DELETE", `/sessions/${encodeURIComponent(id)}`); }
+  /** Starts a crashed or stopped (archived) session again; the conversation resumes. */
   restartSession(id) { return this.request("POST", `/sessions/${encodeURIComponent(id)}/restart`); }
+
+  /** Stops the agent and keeps the session and its history (the archive): 200 summary. */
+  stopSession(id) { return this.request("POST", `/sessions/${encodeURIComponent(id)}/stop`); }
+
+  /** `name`: up to 200 characters; "" removes the name. 200 summary. */
+  renameSession(id, name) { return this.request("PATCH", `/sessions/${encodeURIComponent(id)}`, { name: String(name) }); }
+
+  /**
+   * Full-text search over every kept session: {results: [...], next: cursor|null}.
+   * A query the server cannot parse is an ApiError with code "bad_query" and a `detail`.
+   * @param {{q: string, session?: string, limit?: number, before?: string}} query
+   */
+  search({ q, session, limit = 20, before } = {}) {
+    const params = new URLSearchParams({ q: String(q ?? "") });
+    if (session) params.set("session", session);
+    params.set("limit", String(limit));
+    if (before !== undefined && before !== null && before !== "") params.set("before", String(before));
+    return this.request("GET", `/search?${params}`);
+  }
 
   /**
    * A page of stored records, ascending. `before`: the records with _seq < before;

@@ -37,10 +37,16 @@ export class App {
       this.showPairing({ code: route.code });
       return;
     }
-    if (route.name === "session" && this.screen === "session" && this.current.id === route.id) return;
+    // The same session at the same record (or none) stays; another record opens it afresh.
+    if (route.name === "session" && this.screen === "session" && this.current.id === route.id &&
+      (this.current.targetSeq ?? null) === (route.seq ?? null)) return;
     const options = { api: this.api, attention: this.attention, push: this.push, win: this.win };
-    if (route.name === "session") this.mount("session", { ...options, sessionId: route.id });
-    else this.mount("list", options);
+    if (route.name === "session") {
+      const target = typeof route.seq === "number" ? { seq: route.seq, q: route.q ?? "" } : null;
+      this.mount("session", { ...options, sessionId: route.id, target });
+    } else {
+      this.mount("list", options);
+    }
   }
 
   /** The pairing screen; when it is already up, only a code from a new link is passed on. */

@@ -1,11 +1,13 @@
-// The session list: polls GET /sessions while the page is visible, creates, deletes, restarts;
-// its footer has the Web Push control (push.js) and "Sign out this device".
+// The session list: polls GET /sessions while the page is visible, creates, deletes, restarts,
+// stops (archives) and resumes; searches everything (search-controller.js); its footer has the
+// Web Push control (push.js) and "Sign out this device".
 
 import { SessionListView } from "./views/session-list-view.js";
 import { CreateDialog } from "./views/create-dialog.js";
 import { ConfirmDialog } from "./views/confirm-dialog.js";
 import { sessionTitle } from "./format.js";
 import { sessionHash } from "./router.js";
+import { SearchController } from "./search-controller.js";
 
 export const POLL_MS = 3000;
 
@@ -23,6 +25,11 @@ export class ListController {
     this.view.addEventListener("create", () => this.create());
     this.view.addEventListener("delete", (e) => this.remove(e.detail.summary));
     this.view.addEventListener("restart", (e) => this.restart(e.detail.summary));
+    this.view.addEventListener("stop", (e) => this.stop(e.detail.summary));
+    this.search = new SearchController({
+      api, view: this.view.search, sessions: () => new Map(this.sessions.map((s) => [s.id, s])),
+    });
+    this.search.addEventListener("change", () => this.view.setSearching(this.search.active));
     this.view.addEventListener("retry", () => this.refresh());
     this.view.addEventListener("signout", () => this.signOut());
     this.view.addEventListener("notify", async () => {
@@ -50,6 +57,7 @@ export class ListController {
     this.push?.refresh();
     this.refresh();
     this.loadDevice();
+    this.search.restore();
   }
 
   renderPush() {
@@ -98,6 +106,7 @@ export class ListController {
       this.sessions = Array.isArray(sessions) ? sessions : [];
       this.view.showError(null);
       this.view.render(this.sessions);
+      this.search.sessionsChanged();
       this.watchPending(this.sessions);
     } catch (e) {
       if (this.destroyed) return;
@@ -137,7 +146,9 @@ export class ListController {
   async remove(summary) {
     const ok = await ConfirmDialog.ask({
       title: `Delete “${sessionTitle(summary)}”?`,
-      text: "The agent is stopped and the session is removed for every device.",
+      text: summary.status === "stopped"
+        ? "The session and its transcript are removed for every device."
+        : "The agent is stopped and the session is removed for every device.",
       confirmLabel: "Delete", danger: true,
     });
     if (!ok) return;
@@ -149,6 +160,17 @@ export class ListController {
     this.refresh();
   }
 
+  /** Stops the agent and keeps the session in the archive (no question asked: nothing is lost). */
+  async stop(summary) {
+    try {
+      await this.api.stopSession(summary.id);
+    } catch (e) {
+      if (e.code !== "not_running" && e.status !== 404) this.view.showError(e.message);
+    }
+    this.refresh();
+  }
+
+  /** Restarts a crashed agent, or resumes an archived session. */
   async restart(summary) {
     try {
       await this.api.restartSession(summary.id);
@@ -161,6 +183,7 @@ export class ListController {
   destroy() {
     this.destroyed = true;
     clearTimeout(this.timer);
+    this.search.destroy();
     this.push?.removeEventListener("change", this.onPush);
     document.removeEventListener("visibilitychange", this.onVisible);
     this.win.removeEventListener("focus", this.onFocus);

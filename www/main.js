@@ -3,8 +3,9 @@
 // Module map: api.js (every fetch), connection.js (the WebSocket, backoff in backoff.js),
 // reducer.js (records -> view model), markdown.js + markdown-dom.js (safe rendering),
 // history.js (paging), notifications.js (attention), push.js (Web Push; sw.js shows it),
-// router.js (location.hash), auth.js (pairing helpers), list-controller.js /
-// session-controller.js / pairing-controller.js (screens), views/* (DOM).
+// router.js (location.hash), auth.js (pairing helpers), search.js (results, snippets and
+// terms; search-controller.js runs the queries), archive.js (the list's archive split),
+// list-controller.js / session-controller.js / pairing-controller.js (screens), views/* (DOM).
 
 import { Api } from "./api.js";
 import { Attention } from "./notifications.js";

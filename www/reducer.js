@@ -16,11 +16,15 @@
 //               answer, sent, unknown (only the id is known), appliedAt}
 //   notice     {level, text}          notify
 //   plan       {text, title}          notify with event "plan_capture"
-//   session    {event, exitCode, signal}   amarre.session_event
+//   session    {event, exitCode, signal, name}   amarre.session_event (name: "renamed")
 //   marker     {text, tone}           gaps, reconnects, compaction, retries
 //   error      {text, detail}         amarre.error, extension_error, failed commands
 //   raw        {line}                 agent output that was not JSON (amarre.raw)
 //   debug      {label, record}        anything else, shown folded, never dropped
+//
+// A record can be the target of the view (a search result opens the session at it):
+// `targetSeq` names its _seq, and once it is reduced `targetKey` is the key of the item that
+// shows it (the message, the tool call), also when it arrives in an older page.
 //
 // Split like a type with extensions: transcript-approvals.js (extension UI requests and
 // approvals) and transcript-history.js (older pages) add their methods to Transcript.
@@ -49,6 +53,13 @@ export class Transcript {
     this.statuses = new Map();
     this.widgets = new Map();
     this.title = null;
+    /** The name of the last "renamed" session event: undefined when none was seen, null when removed. */
+    this.sessionName = undefined;
+    /** The record the view is opened at (its _seq), and the key of the item showing it. */
+    this.targetSeq = null;
+    this.targetKey = null;
+    /** The first item added or changed by the record being applied. */
+    this.hit = null;
     this.editorText = null;
     this.editorTextRev = 0;
     this.model = null;
@@ -91,6 +102,7 @@ export class Transcript {
   }
 
   touch(item) {
+    this.hit ??= item;
     item.rev += 1;
     this.changes.updated.add(item);
     return item;
@@ -105,6 +117,7 @@ export class Transcript {
     this.items.push(item);
     this.byKey.set(item.key, item);
     this.changes.added.push(item);
+    this.hit ??= item;
     return item;
   }
 
@@ -137,10 +150,45 @@ export class Transcript {
     }
     this.applied += 1;
     this.live = live;
+    this.hit = null;
     const type = typeof record.type === "string" ? record.type : "";
     if (type.startsWith("amarre.")) this.applyServer(type, record);
     else this.applyAgent(type, record);
+    if (typeof seq === "number" && seq === this.targetSeq && this.targetKey === null) {
+      this.targetKey = this.itemFor(record)?.key ?? null;
+    }
     return true;
+  }
+
+  /** Opens the view at the record with this _seq: see `targetKey`. */
+  setTarget(seq) {
+    this.targetSeq = typeof seq === "number" && Number.isFinite(seq) ? seq : null;
+    this.targetKey = null;
+  }
+
+  /** The item showing `record`, just applied: its message or tool call, else what it changed. */
+  itemFor(record) {
+    const message = record.message && typeof record.message === "object" ? record.message : null;
+    if (message) {
+      const key = msgKey(message);
+      const byMessage = key ? this.findMessage(message) : null;
+      if (byMessage) return byMessage;
+      if (message.role === "toolResult" && typeof message.toolCallId === "string") {
+        const tool = this.byKey.get(this.toolKey(message.toolCallId));
+        if (tool) return tool;
+      }
+    }
+    if (typeof record.toolCallId === "string") {
+      const tool = this.byKey.get(this.toolKey(record.toolCallId));
+      if (tool) return tool;
+    }
+    return this.hit ?? this.items[this.items.length - 1] ?? null;
+  }
+
+  /** The session was renamed here (the server's "renamed" record follows for everyone). */
+  setSessionName(name) {
+    this.sessionName = typeof name === "string" && name !== "" ? name : null;
+    this.meta();
   }
 
   /** The seq the first hello reported: everything at or below it is history, not live. */
@@ -591,8 +639,14 @@ export class Transcript {
 
   sessionEvent(r) {
     const event = String(r.event ?? "");
-    this.add("session", { event, exitCode: r.exitCode ?? null, signal: r.signal ?? null, seq: r._seq });
-    if (event === "crashed" || event === "gave_up") {
+    const name = typeof r.name === "string" && r.name !== "" ? r.name : null;
+    this.add("session", { event, exitCode: r.exitCode ?? null, signal: r.signal ?? null, seq: r._seq, name });
+    if (event === "renamed") {
+      this.sessionName = name;
+    } else if (event === "stopped") {
+      // Archived: the agent is gone, the history stays.
+      this.expireOpen();
+    } else if (event === "crashed" || event === "gave_up") {
       this.crash = { event, exitCode: r.exitCode ?? null, signal: r.signal ?? null };
       this.expireOpen();
       if (this.live) this.changes.attention.push({ kind: "crash" });

@@ -1,19 +1,46 @@
-// Routing by location.hash: "#/" is the session list, "#/s/<id>" a session, "#pair=<code>"
-// the link `amarre pair` prints (pair this browser, then the list).
+// Routing by location.hash: "#/" is the session list, "#/s/<id>" a session, "#/s/<id>?seq=<N>"
+// a session opened at its record N (a search result; `&q=<query>` marks the query's terms in
+// it), "#pair=<code>" the link `amarre pair` prints (pair this browser, then the list).
 
 import { normalizePairCode } from "./auth.js";
 
-/** @returns {{name: "list"} | {name: "session", id: string} | {name: "pair", code: string}} */
+/** Longest query carried in a route (the server refuses longer ones anyway). */
+const MAX_ROUTE_QUERY = 1000;
+
+/**
+ * @returns {{name: "list"} | {name: "session", id: string, seq?: number, q?: string}
+ *   | {name: "pair", code: string}}  `seq` and `q` only when the hash has them
+ */
 export function parseRoute(hash) {
   const path = String(hash ?? "").replace(/^#/, "");
   if (/^\/?pair=/.test(path)) return { name: "pair", code: normalizePairCode(`#${path.replace(/^\//, "")}`) };
-  const m = /^\/s\/([A-Za-z0-9_-]{1,64})\/?$/.exec(path);
-  if (m) return { name: "session", id: m[1] };
+  const m = /^\/s\/([A-Za-z0-9_-]{1,64})\/?(?:\?(.*))?$/.exec(path);
+  if (m) {
+    const route = { name: "session", id: m[1] };
+    const params = new URLSearchParams(m[2] ?? "");
+    const seq = params.get("seq");
+    // A record target: a whole number the server could have given (it is a JS-safe integer).
+    if (seq !== null && /^\d{1,15}$/.test(seq)) {
+      route.seq = Number(seq);
+      const q = params.get("q");
+      if (q !== null && q.trim() !== "") route.q = q.slice(0, MAX_ROUTE_QUERY);
+    }
+    return route;
+  }
   return { name: "list" };
 }
 
-export function sessionHash(id) {
-  return `#/s/${encodeURIComponent(id)}`;
+/**
+ * "#/s/<id>", or with a target "#/s/<id>?seq=<N>&q=<query>".
+ * @param {string} id
+ * @param {{seq?: number, q?: string}} [target]
+ */
+export function sessionHash(id, { seq, q } = {}) {
+  const base = `#/s/${encodeURIComponent(id)}`;
+  if (!Number.isInteger(seq) || seq < 0) return base;
+  const params = new URLSearchParams({ seq: String(seq) });
+  if (typeof q === "string" && q.trim() !== "") params.set("q", q);
+  return `${base}?${params}`;
 }
 
 /** Emits "route" (detail: the parsed route) on start and on every hash change. */

@@ -1,4 +1,10 @@
 // One open session: connection + transcript + history + view, and what the user does there.
+//
+// Opened at a record (`target`, from a search result): the history around it is loaded from
+// the event store first, the record scrolled into view and marked, and the live WebSocket
+// attaches only where the stored history ends (with `since`, so nothing is missed between).
+// An archived (stopped) session has no WebSocket (the upgrade answers 409): its history is
+// read-only, with Resume. That stored side is in session-archive.js, mixed in below.
 
 import { Connection } from "./connection.js";
 import { Transcript } from "./reducer.js";
@@ -6,10 +12,12 @@ import { History } from "./history.js";
 import { ApiError } from "./api.js";
 import { SessionView } from "./views/session-view.js";
 import { ConfirmDialog } from "./views/confirm-dialog.js";
+import { queryTerms } from "./search.js";
 import { sessionTitle } from "./format.js";
 import { sessionHash } from "./router.js";
 import { approvalPreview, toolSummary } from "./tool-format.js";
 import { checkPaired, closeNeedsAuthCheck } from "./auth.js";
+import { archiveMethods } from "./session-archive.js";
 
 /** How often a crashed session is checked for a restart made elsewhere. */
 const RESTART_POLL_MS = 4000;
@@ -21,8 +29,21 @@ let commandCounter = 0;
 const commandId = () => `web-${Date.now().toString(36)}-${(commandCounter++).toString(36)}`;
 
 export class SessionController {
-  constructor({ sessionId, api, attention, win = globalThis.window }) {
+  /**
+   * @param {{sessionId: string, api: object, attention: object, win?: Window,
+   *   target?: {seq: number, q?: string} | null}} options  target: open at this record
+   */
+  constructor({ sessionId, api, attention, win = globalThis.window, target = null }) {
     this.id = sessionId;
+    this.target = typeof target?.seq === "number" ? { seq: target.seq, terms: queryTerms(target.q ?? "") } : null;
+    /** The record this screen was opened at (app.js compares it with the route's). */
+    this.targetSeq = this.target?.seq ?? null;
+    /** History was loaded before the WebSocket: it attaches with `since` = storedUpTo. */
+    this.historyReady = false;
+    this.storedUpTo = null;
+    this.liveAttached = false;
+    this.archived = false;
+    this.baseTitle = null;
     this.api = api;
     this.attention = attention;
     this.win = win;
@@ -35,6 +56,7 @@ export class SessionController {
     this.frame = null;
     this.destroyed = false;
     this.transcript = new Transcript();
+    if (this.target) this.transcript.setTarget(this.target.seq);
     this.history = new History({ api, sessionId, transcript: this.transcript });
     this.connection = new Connection({ sessionId, doc: document }); // sends presence (issue 10)
     this.view = new SessionView();
@@ -54,12 +76,17 @@ export class SessionController {
     v.addEventListener("restart", () => this.restart());
     v.addEventListener("retry", () => this.retry());
     v.addEventListener("delete", () => this.remove());
+    v.addEventListener("rename", () => this.rename());
+    v.addEventListener("stop", () => this.stop());
+    v.addEventListener("resume", () => this.resume());
     v.addEventListener("notify", async () => {
       await this.attention.requestPermission();
       v.setNotifyAvailable(this.attention.permission === "default");
     });
     v.setNotifyAvailable(this.attention.permission === "default");
     v.transcript.addEventListener("needolder", () => this.loadOlder());
+    v.transcript.addEventListener("neednewer", () => this.fillForward());
+    v.transcript.addEventListener("latest", () => { this.win.location.hash = sessionHash(this.id); });
     this.onVisible = () => { if (!document.hidden) this.retrySoon(); };
     this.onOnline = () => this.retrySoon();
     document.addEventListener("visibilitychange", this.onVisible);
@@ -89,35 +116,68 @@ export class SessionController {
     }
     if (this.destroyed) return;
     this.setSummary(summary);
+    if (summary.status === "stopped") {
+      this.showArchived();
+      this.loadStored(summary, "an archived");
+      return;
+    }
     if (summary.status === "crashed") {
       this.showCrash(summary);
       this.setOffline();
-      if (typeof summary.lastSeq === "number") {
-        this.history.initial(summary.lastSeq).then(() => this.afterHistory()).catch(() => {});
-      } else {
-        this.view.transcript.setHistoryNote("This server keeps no history: the transcript of a crashed session is not available.");
-      }
+      this.loadStored(summary, "a crashed");
       return;
+    }
+    if (this.target) {
+      this.view.setConnection({ state: "history" });
+      this.view.composer.setConnected(false, "Older history: scroll down to the latest to write");
+      this.openAtTarget(summary);
+      return;
+    }
+    this.attachLive();
+  }
+
+  /**
+   * Opens the live stream. After history loaded here first, from where it ends: the server
+   * replays what came since, then goes live.
+   */
+  attachLive() {
+    if (this.liveAttached || this.destroyed) return;
+    this.liveAttached = true;
+    if (this.historyReady && typeof this.storedUpTo === "number") {
+      this.transcript.setBaseline(this.storedUpTo);
+      this.connection.noteSeq(this.storedUpTo);
     }
     this.connection.open();
   }
 
   setSummary(summary) {
     this.summary = summary;
-    const title = sessionTitle(summary);
-    this.attention.setBaseTitle(`${title} · amarre`);
     this.renderHeader();
+  }
+
+  /** The session's name: a rename seen in the records (live), else the summary's. */
+  get title() {
+    const renamed = this.transcript.sessionName;
+    if (renamed !== undefined) return sessionTitle({ id: this.id, name: renamed });
+    const s = this.summary ?? {};
+    return sessionTitle(s.id ? s : { id: this.id });
   }
 
   renderHeader() {
     const s = this.summary ?? {};
     const h = this.hello ?? {};
     const model = this.transcript.model;
+    const name = this.title;
+    if (name !== this.baseTitle) {
+      this.baseTitle = name;
+      this.attention.setBaseTitle(`${name} · amarre`);
+    }
+    this.view.setActions({ canStop: !this.archived && s.status !== "stopped" });
     this.view.setHeader({
-      title: this.transcript.title ?? sessionTitle(s.id ? s : { id: this.id }),
+      title: this.transcript.sessionName !== undefined ? name : this.transcript.title ?? name,
       instanceId: h.instanceId ?? s.instanceId,
       agent: h.agent ?? s.agent,
-      status: this.transcript.crash ? "crashed" : h.status ?? s.status,
+      status: this.archived ? "stopped" : this.transcript.crash ? "crashed" : h.status ?? s.status,
       model: typeof model === "object" && model ? model.name ?? model.id : typeof model === "string" ? model : null,
     });
   }
@@ -147,7 +207,10 @@ export class SessionController {
     this.hellos += 1;
     const caps = Array.isArray(hello.capabilities) ? hello.capabilities : [];
     if (caps.includes("replay") || caps.includes("since")) this.replay = true;
-    if (this.hellos === 1) {
+    if (this.hellos === 1 && this.historyReady) {
+      // The history is here already; the server replays from where it ends.
+      this.refreshSummary();
+    } else if (this.hellos === 1) {
       this.transcript.setBaseline(hello.seq);
       if (typeof hello.seq === "number") this.connection.noteSeq(hello.seq);
       this.loadInitialHistory(hello.seq);
@@ -258,7 +321,7 @@ export class SessionController {
   }
 
   raise(a) {
-    const name = sessionTitle(this.summary ?? { id: this.id });
+    const name = this.title;
     const hash = sessionHash(this.id);
     if (a.kind === "approval") {
       const p = approvalPreview(a.item);
@@ -300,6 +363,13 @@ export class SessionController {
       }
     }
     if (action === "ended") {
+      // 1000: deleted, or stopped (archived) here or elsewhere.
+      const summary = await this.refreshSummary();
+      if (this.destroyed) return;
+      if (summary && summary.status === "stopped") {
+        this.showArchived();
+        return;
+      }
       this.view.showBanner("ended");
       this.view.composer.setConnected(false, "This session was deleted");
       return;
@@ -314,6 +384,10 @@ export class SessionController {
         this.setOffline();
         return;
       }
+      if (summary && summary.status === "stopped") {
+        this.showArchived();
+        return;
+      }
       if (summary && summary.status === "crashed") {
         this.connection.close();
         this.showCrash(this.transcript.crash ?? summary);
@@ -325,7 +399,7 @@ export class SessionController {
   }
 
   setOffline() {
-    this.connState = { state: "closed" };
+    this.connState = { state: this.archived ? "archived" : "closed" };
     this.view.setConnection(this.connState);
   }
 
@@ -368,12 +442,19 @@ export class SessionController {
     clearTimeout(this.restartWatch);
     this.restartWatch = null;
     this.crashInfo = null;
-    // A server that replays sends its own "restarted" event when it restarted by itself.
-    if (local || !this.replay) this.transcript.apply({ type: "amarre.session_event", event: "restarted" }, { live: false });
+    if (this.target && !this.history.caughtUp) {
+      // Opened far back in the history: start again at the live end.
+      this.win.location.hash = sessionHash(this.id);
+      return;
+    }
+    // A server that replays sends its own "restarted" event when it restarted by itself (and
+    // replays the one of a restart made here when the history was loaded first).
+    if (!this.historyReady && (local || !this.replay)) this.transcript.apply({ type: "amarre.session_event", event: "restarted" }, { live: false });
     else this.transcript.clearCrash();
     this.freshAgent = true;
     this.view.showBanner(null);
     if (this.connection.state === "waiting") this.connection.retryNow();
+    else if (!this.liveAttached) this.attachLive();
     else this.connection.open();
     this.schedule();
   }
@@ -385,6 +466,7 @@ export class SessionController {
   retry() {
     if (this.connection.state === "waiting") this.connection.retryNow();
     else if (!this.summary) this.start();
+    else if (this.target && this.history.mode === "unknown") this.openAtTarget(this.summary);
   }
 
   // --- user actions ----------------------------------------------------------------------------
@@ -424,9 +506,12 @@ export class SessionController {
   }
 
   async remove() {
-    const name = sessionTitle(this.summary ?? { id: this.id });
+    const name = this.title;
     const ok = await ConfirmDialog.ask({
-      title: `Delete “${name}”?`, text: "The agent is stopped and the session is removed for every device.",
+      title: `Delete “${name}”?`,
+      text: this.archived
+        ? "The session and its transcript are removed for every device."
+        : "The agent is stopped and the session is removed for every device.",
       confirmLabel: "Delete", danger: true,
     });
     if (!ok) return;
@@ -452,6 +537,8 @@ export class SessionController {
     this.view.destroy();
   }
 }
+
+Object.assign(SessionController.prototype, archiveMethods);
 
 /**
  * The record for what the user typed. Idle: a prompt (with streamingBehavior, so that if the

@@ -11,14 +11,20 @@ export const historyMethods = {
     const seg = new this.constructor({ keyPrefix: `${this.keyPrefix}h${this.nextKey++}-` });
     seg.live = false;
     seg.resolvedIds = this.resolvedIds;
+    if (this.targetKey === null) seg.targetSeq = this.targetSeq;
     for (const r of records) seg.apply(r, { live: false });
     seg.closeAssistantQuietly();
+    // The target's item, and the item here it is merged into when it is not kept.
+    const target = seg.targetKey === null ? null : seg.byKey.get(seg.targetKey) ?? null;
+    let targetHere = null;
+    const merged = (old, cur) => { if (old === target) targetHere = cur; };
 
     const keep = [];
     for (const old of seg.items) {
       if (old.kind === "tool" && old.toolCallId) {
         const cur = this.byKey.get(this.toolKey(old.toolCallId));
         if (cur) {
+          merged(old, cur);
           if (cur.args === null && old.args !== null) { this.touch(cur); cur.args = old.args; }
           if (cur.result === null && old.result !== null) {
             this.touch(cur);
@@ -30,6 +36,7 @@ export const historyMethods = {
       if (old.kind === "approval") {
         const cur = this.byKey.get(this.approvalKey(old.id));
         if (cur) {
+          merged(old, cur);
           if (cur.unknown) {
             this.touch(cur);
             Object.assign(cur, { ...old, key: cur.key, rev: cur.rev, state: cur.state, by: cur.by, answer: cur.answer, sent: cur.sent, unknown: false });
@@ -39,7 +46,7 @@ export const historyMethods = {
       }
       if (old.msgKey) {
         const cur = this.items.find((i) => i.msgKey === old.msgKey);
-        if (cur) continue;
+        if (cur) { merged(old, cur); continue; }
       }
       keep.push(old);
     }
@@ -57,10 +64,13 @@ export const historyMethods = {
       }
       firstNew.blocks.sort((a, b) => a.index - b.index);
       firstNew.orphan = false;
+      merged(lastOld, firstNew);
       keep.splice(keep.indexOf(lastOld), 1);
     } else if (lastOld && lastOld.cut && firstNew && firstNew.kind === "assistant" && firstNew.orphan) {
+      merged(lastOld, firstNew);
       keep.splice(keep.indexOf(lastOld), 1);
     }
+    if (target) this.targetKey = (targetHere ?? target).key;
 
     for (const item of keep) {
       this.byKey.set(item.key, item);
@@ -84,6 +94,8 @@ export const historyMethods = {
     for (const [k, v] of seg.statuses) if (!this.statuses.has(k)) this.statuses.set(k, v);
     for (const [k, v] of seg.widgets) if (!this.widgets.has(k)) this.widgets.set(k, v);
     if (this.title === null && seg.title !== null) this.title = seg.title;
+    // A newer rename (already here) wins over one in older history.
+    if (this.sessionName === undefined && seg.sessionName !== undefined) this.sessionName = seg.sessionName;
     if (this.model === null && seg.model !== null) this.model = seg.model;
     if (!this.crash && seg.crash && !this.items.some((i) => i.kind === "session" && !keep.includes(i))) this.crash = seg.crash;
     this.meta();

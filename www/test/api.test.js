@@ -89,3 +89,36 @@ test("GET /auth/device in none mode answers without any 401", async () => {
   assert.deepEqual(await api.device(), { auth: "none" });
   assert.deepEqual(events, []);
 });
+
+test("search: the query percent-encoded, the cursor passed as before", async () => {
+  const q = 'migr* "the fix" & é=1';
+  const { api, calls } = setup({});
+  await assert.rejects(api.search({ q, limit: 20, before: "c/1" }));
+  const url = new URL(calls[0].url, "http://x");
+  assert.equal(url.pathname, "/search");
+  assert.equal(url.searchParams.get("q"), q);
+  assert.equal(url.searchParams.get("before"), "c/1");
+  assert.equal(url.searchParams.get("limit"), "20");
+  assert.ok(!calls[0].url.includes(" ") && !calls[0].url.includes('"'), calls[0].url);
+});
+
+test("a refused search is bad_query with the server's detail", async () => {
+  const { api } = setup({ "GET /search?q=%22x&limit=20": [400, { error: "bad_query", detail: "unbalanced quote" }] });
+  await assert.rejects(api.search({ q: '"x' }), (e) => e.code === "bad_query" && e.detail === "unbalanced quote" && /unbalanced quote/.test(e.message));
+});
+
+test("stop, rename and the status filter", async () => {
+  const { api, calls } = setup({
+    "POST /sessions/a1/stop": [200, { id: "a1", status: "stopped" }],
+    "PATCH /sessions/a1": [200, { id: "a1", name: "new" }],
+    "GET /sessions?status=stopped": [200, []],
+  });
+  assert.equal((await api.stopSession("a1")).status, "stopped");
+  assert.equal((await api.renameSession("a1", "new")).name, "new");
+  assert.deepEqual(await api.sessions({ status: "stopped" }), []);
+  assert.deepEqual(calls.map((c) => [c.method, c.url, c.body]), [
+    ["POST", "/sessions/a1/stop", undefined],
+    ["PATCH", "/sessions/a1", { name: "new" }],
+    ["GET", "/sessions?status=stopped", undefined],
+  ]);
+});

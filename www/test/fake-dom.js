@@ -13,12 +13,24 @@ class FakeNode {
 
   appendChild(child) {
     if (child.nodeName === "#fragment") {
-      for (const c of child.childNodes) this.childNodes.push(c);
+      for (const c of child.childNodes) { c.parentNode = this; this.childNodes.push(c); }
       child.childNodes = [];
     } else {
+      child.parentNode = this;
       this.childNodes.push(child);
     }
     return child;
+  }
+
+  replaceChild(child, old) {
+    const i = this.childNodes.indexOf(old);
+    if (i === -1) throw new Error("replaceChild: not a child");
+    const added = child.nodeName === "#fragment" ? child.childNodes : [child];
+    for (const c of added) c.parentNode = this;
+    this.childNodes.splice(i, 1, ...added);
+    if (child.nodeName === "#fragment") child.childNodes = [];
+    old.parentNode = null;
+    return old;
   }
 
   setAttribute(name, value) {

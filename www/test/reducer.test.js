@@ -340,3 +340,84 @@ test("a question withdrawn by the agent closes", () => {
   assert.equal(t.items[0].withdrawn, true);
   assert.equal(t.pendingApprovals.length, 0);
 });
+
+// --- issue 14: renames, archive, record targets --------------------------------------------
+
+test("a renamed event names the session (null when the name is removed) and shows a line", () => {
+  const t = new Transcript();
+  assert.equal(t.sessionName, undefined, "no rename seen");
+  t.apply({ type: "amarre.session_event", event: "renamed", name: "fix db", _seq: 3 });
+  assert.equal(t.sessionName, "fix db");
+  const c = t.takeChanges();
+  assert.equal(c.meta, true);
+  assert.deepEqual(c.added.map((i) => [i.kind, i.event, i.name]), [["session", "renamed", "fix db"]]);
+  t.apply({ type: "amarre.session_event", event: "renamed", name: null, _seq: 4 });
+  assert.equal(t.sessionName, null);
+  t.apply({ type: "amarre.session_event", event: "renamed", name: "", _seq: 5 });
+  assert.equal(t.sessionName, null);
+});
+
+test("a rename in older history does not undo a newer one", () => {
+  const t = new Transcript();
+  t.apply({ type: "amarre.session_event", event: "renamed", name: "newer", _seq: 10 });
+  t.prepend([{ type: "amarre.session_event", event: "renamed", name: "older", _seq: 2 }]);
+  assert.equal(t.sessionName, "newer");
+  const u = new Transcript();
+  u.apply({ type: "agent_start", _seq: 10 });
+  u.prepend([{ type: "amarre.session_event", event: "renamed", name: "older", _seq: 2 }]);
+  assert.equal(u.sessionName, "older");
+  u.setSessionName("mine");
+  assert.equal(u.sessionName, "mine");
+});
+
+test("a stopped event ends the turn and expires open questions, without a crash", () => {
+  const t = new Transcript();
+  t.apply({ type: "agent_start" });
+  t.apply({ type: "extension_ui_request", id: "q1", method: "confirm", title: "Run?" });
+  t.apply({ type: "amarre.session_event", event: "stopped", _seq: 9 });
+  assert.equal(t.streaming, false);
+  assert.equal(t.crash, null);
+  assert.equal(t.items.find((i) => i.kind === "approval").state, "expired");
+  assert.equal(t.takeChanges().attention.some((a) => a.kind === "crash"), false);
+});
+
+const user = (text, timestamp, _seq) => ({ type: "message_end", message: { role: "user", content: text, timestamp }, _seq });
+
+test("the target record's item is found: a user message, a tool output, an assistant message", () => {
+  const records = [
+    { type: "message_start", message: { role: "user", content: "fix the migration", timestamp: 1 }, _seq: 1 },
+    user("fix the migration", 1, 2),
+    { type: "message_start", message: { role: "assistant", content: [], timestamp: 2 }, _seq: 3 },
+    { type: "tool_execution_start", toolCallId: "c1", toolName: "bash", args: { command: "ls" }, _seq: 4 },
+    { type: "tool_execution_end", toolCallId: "c1", toolName: "bash", result: "migrations/", _seq: 5 },
+    { type: "message_end", message: { role: "assistant", content: [{ type: "text", text: "Done" }], timestamp: 2 }, _seq: 6 },
+  ];
+  const at = (seq) => {
+    const t = new Transcript();
+    t.setTarget(seq);
+    for (const r of records) t.apply(r, { live: false });
+    return t.byKey.get(t.targetKey);
+  };
+  assert.equal(at(2).kind, "user");
+  assert.equal(at(2).text, "fix the migration");
+  assert.equal(at(5).kind, "tool");
+  assert.equal(at(5).result, "migrations/");
+  assert.equal(at(4).toolCallId, "c1");
+  assert.equal(at(6).kind, "assistant");
+  assert.equal(new Transcript().targetKey, null);
+});
+
+test("a target in an older page is found, also when its item merges with one shown already", () => {
+  const t = new Transcript();
+  t.setTarget(2);
+  t.apply({ type: "tool_execution_end", toolCallId: "c9", toolName: "bash", result: "ok", _seq: 10 });
+  assert.equal(t.targetKey, null);
+  t.prepend([
+    user("older question", 1, 1),
+    { type: "tool_execution_start", toolCallId: "c9", toolName: "bash", args: { command: "make" }, _seq: 2 },
+  ]);
+  const item = t.byKey.get(t.targetKey);
+  assert.equal(item.kind, "tool");
+  assert.equal(item, t.items.find((i) => i.toolCallId === "c9"), "the item shown, not the merged copy");
+  assert.deepEqual(item.args, { command: "make" });
+});

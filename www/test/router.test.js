@@ -59,3 +59,25 @@ test("clearing does nothing when there is no code in the address", () => {
   assert.deepEqual(win.replaced, []);
   assert.equal(win.location.hash, "#/s/0123456789ab");
 });
+
+test("a session opened at a record: #/s/<id>?seq=<N>, with the query to mark", () => {
+  assert.deepEqual(parseRoute("#/s/abc_DEF-1?seq=42"), { name: "session", id: "abc_DEF-1", seq: 42 });
+  assert.deepEqual(parseRoute("#/s/abc?seq=0&q=migr*%20%22the%20fix%22"), { name: "session", id: "abc", seq: 0, q: 'migr* "the fix"' });
+  assert.deepEqual(parseRoute("#/s/abc/?seq=7&q="), { name: "session", id: "abc", seq: 7 });
+  // A target that is not a record number is left out; the session still opens.
+  for (const bad of ["seq=", "seq=-1", "seq=1.5", "seq=1e3", "seq=abc", "seq=1234567890123456", "q=x"]) {
+    assert.deepEqual(parseRoute(`#/s/abc?${bad}`), { name: "session", id: "abc" }, bad);
+  }
+  assert.deepEqual(parseRoute("#/s/not valid?seq=1"), { name: "list" });
+});
+
+test("record targets format and parse back", () => {
+  assert.equal(sessionHash("abc"), "#/s/abc");
+  assert.equal(sessionHash("abc", { seq: 42 }), "#/s/abc?seq=42");
+  assert.equal(sessionHash("abc", { seq: 42, q: "  " }), "#/s/abc?seq=42");
+  assert.equal(sessionHash("abc", { seq: -1, q: "x" }), "#/s/abc", "no record, no query");
+  const q = 'fix & "état" #1 🎉 a+b=c?';
+  const hash = sessionHash("abc", { seq: 9, q });
+  assert.ok(!hash.slice(1).includes("#"), hash);
+  assert.deepEqual(parseRoute(hash), { name: "session", id: "abc", seq: 9, q });
+});

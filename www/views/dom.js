@@ -52,6 +52,8 @@ export function lazyDetails({ className = "", summary, build, open = false }) {
     append(details, [build()]);
   };
   details.addEventListener("toggle", () => { if (details.open) ensure(); });
+  /** Builds the body now (to search it before opening, as views/highlight.js does). */
+  details.ensure = ensure;
   if (open) { details.open = true; ensure(); }
   details.rebuild = () => {
     if (!built) return;

@@ -8,6 +8,7 @@ const PATHS = {
   restart: ["M4 12a8 8 0 1 0 3-6.2", "M4 4v5h5"],
   back: ["M15 5l-7 7 7 7"],
   more: ["M5 12h.01", "M12 12h.01", "M19 12h.01"],
+  archive: ["M3 4h18v4H3z", "M5 8v12h14V8", "M10 12h4"],
 };
 
 export function icon(name, { size = 20, label } = {}) {

@@ -297,6 +297,8 @@ function sessionEventView(item) {
     gave_up: "The agent kept crashing; automatic restarts stopped",
     restart_failed: "The agent could not be restarted",
     restore_failed: "The session could not be restored after a server restart",
+    stopped: "The session was stopped and archived; its transcript is kept",
+    renamed: item.name ? `Renamed to “${item.name}”` : "The name was removed",
   };
   const bad = ["crashed", "gave_up", "restart_failed", "restore_failed"].includes(item.event);
   return h("div", { className: `item session-event ${bad ? "bad" : ""}`, attrs: { role: "status" } },

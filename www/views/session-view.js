@@ -1,7 +1,10 @@
 // The session screen: header, banners, transcript, open questions and composer.
 // Knows nothing about the network; the session controller feeds it.
 //
-// Events: "restart", "retry", "delete", "notify" (plus the composer's and the dock's own).
+// Events: "restart", "retry", "delete", "notify", "rename", "stop" (archive), "resume" (an
+// archived session), plus the composer's and the dock's own.
+//
+// An archived (stopped) session is read-only: no composer, a bar with Resume instead.
 
 import { h, replaceChildren } from "./dom.js";
 import { TranscriptView } from "./transcript-view.js";
@@ -15,6 +18,8 @@ const CONNECTION_TEXT = {
   open: "Live",
   waiting: "Reconnecting",
   closed: "Offline",
+  history: "History",
+  archived: "Archived",
 };
 
 export class SessionView extends EventTarget {
@@ -32,9 +37,15 @@ export class SessionView extends EventTarget {
       type: "button", className: "menu-item", hidden: true, attrs: { role: "menuitem" },
       onclick: () => { this.toggleMenu(false); this.emit("notify"); },
     }, "Notify me when it needs me");
+    const item = (label, event, { testid, className = "menu-item" } = {}) => h("button", {
+      type: "button", className, attrs: { role: "menuitem", "data-testid": testid },
+      onclick: () => { this.toggleMenu(false); this.emit(event); },
+    }, label);
+    this.renameItem = item("Rename…", "rename", { testid: "rename" });
+    this.stopItem = item("Stop and archive", "stop", { testid: "stop" });
     this.menu = h("div", { className: "menu", hidden: true, attrs: { role: "menu" } },
-      this.notifyItem,
-      h("button", { type: "button", className: "menu-item danger", attrs: { role: "menuitem" }, onclick: () => { this.toggleMenu(false); this.emit("delete"); } }, "Delete session…"));
+      this.notifyItem, this.renameItem, this.stopItem,
+      item("Delete session…", "delete", { className: "menu-item danger" }));
     this.header = h("header", { className: "bar session-bar" },
       h("a", { className: "icon-button back", href: "#/", attrs: { "aria-label": "All sessions" } }, icon("back", { size: 24 })),
       h("div", { className: "session-heading" }, this.title, h("div", { className: "session-meta" }, this.connChip, this.subtitle, this.totals)),
@@ -44,10 +55,16 @@ export class SessionView extends EventTarget {
     this.transcript = new TranscriptView();
     this.dock = new ApprovalDock();
     this.composer = new Composer();
+    this.resumeButton = h("button", {
+      type: "button", className: "btn small primary", attrs: { "data-testid": "resume" }, onclick: () => this.emit("resume"),
+    }, icon("restart", { size: 18 }), "Resume");
+    this.archived = h("div", { className: "archived-bar", hidden: true, attrs: { role: "status" } },
+      h("div", { className: "archived-text" }, h("strong", {}, "Archived."), " The agent is stopped; the transcript is kept."),
+      this.resumeButton);
     this.el = h("div", { className: "screen session-screen" },
       this.header, this.banner,
       h("main", { className: "session-main" }, this.transcript.el),
-      h("div", { className: "session-bottom" }, this.strip, this.dock.el, this.composer.el));
+      h("div", { className: "session-bottom" }, this.strip, this.dock.el, this.archived, this.composer.el));
     this.onDocClick = (e) => { if (!this.menu.hidden && !e.composedPath().includes(this.menu.parentElement)) this.toggleMenu(false); };
     document.addEventListener("click", this.onDocClick);
   }
@@ -59,6 +76,20 @@ export class SessionView extends EventTarget {
   toggleMenu(show = this.menu.hidden) {
     this.menu.hidden = !show;
     this.menuButton.setAttribute("aria-expanded", String(show));
+  }
+
+  /** Which of Stop and Rename the menu offers (Stop: only while there is an agent to stop). */
+  setActions({ canStop = true, canRename = true } = {}) {
+    this.stopItem.hidden = !canStop;
+    this.renameItem.hidden = !canRename;
+  }
+
+  /** An archived session: read-only, with Resume; `resuming` while the request runs. */
+  setReadOnly(readOnly, { resuming = false } = {}) {
+    this.archived.hidden = !readOnly;
+    this.composer.el.hidden = readOnly;
+    this.resumeButton.disabled = resuming;
+    this.resumeButton.lastChild.textContent = resuming ? "Resuming…" : "Resume";
   }
 
   setNotifyAvailable(available) {
@@ -88,7 +119,7 @@ export class SessionView extends EventTarget {
     this.connChip.textContent = c.state === "open" && working ? "Working" : CONNECTION_TEXT[c.state] ?? c.state;
   }
 
-  /** kind: null | "network" | "crashed" | "ended" | "missing" | "error" */
+  /** kind: null | "network" | "crashed" | "ended" | "missing" | "gone" | "error" */
   showBanner(kind, info = {}) {
     if (!kind) {
       this.banner.hidden = true;
@@ -122,6 +153,11 @@ export class SessionView extends EventTarget {
         replaceChildren(this.banner,
           h("div", { className: "banner-text" }, h("strong", {}, "This session was deleted."), " Nothing more will arrive."),
           h("a", { className: "btn small", href: "#/" }, "All sessions"));
+        return;
+      case "gone":
+        replaceChildren(this.banner,
+          h("div", { className: "banner-text" }, h("strong", {}, "That record is no longer stored."), " It was removed by retention, or the link is wrong."),
+          h("a", { className: "btn small", href: info.href ?? "#/" }, "Latest"));
         return;
       case "missing":
         replaceChildren(this.banner,
