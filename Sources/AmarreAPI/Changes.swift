@@ -38,7 +38,7 @@ extension Worktrees {
         guard top.ok else { throw AmarreError(.notFound, detail: "\(cwd) is not in a git repository") }
         let root = top.text.trimmingCharacters(in: .newlines)
         if let worktree, (Self.realpath(worktree.path) ?? worktree.path) == (Self.realpath(root) ?? root) {
-            return (root, worktree.base, worktree.base)
+            return (root, worktree.base, worktree.baseRef ?? worktree.base)
         }
         let head = git.run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], in: root)
         return (root, head.ok ? head.text.trimmingCharacters(in: .newlines) : Self.emptyTree, "HEAD")

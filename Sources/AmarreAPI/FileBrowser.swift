@@ -39,6 +39,10 @@ struct FileBrowser {
             throw AmarreError(.notFound, detail: "\(relative) does not exist")
         }
         guard target == root || target.hasPrefix(root == "/" ? "/" : root + "/") else { throw forbidden }
+        // The repository's own files are listed as an entry, never opened.
+        if target.dropFirst(root.count).split(separator: "/").contains(".git") {
+            throw AmarreError(.forbidden, detail: "the repository's .git is not shown")
+        }
         var info = stat()
         guard stat(target, &info) == 0 else { throw AmarreError(.notFound, detail: "\(relative) does not exist") }
         let shown = relative.isEmpty ? "" : relative

@@ -42,7 +42,7 @@ public struct Worktrees: Sendable {
                 throw .badRequest("branch \(branch) is in use by session \(session)")
             }
             let base = try resolveBase(spec.base, branch: branch, in: repo)
-            return (WorktreeInfo(repo: repo, branch: branch, base: base, path: existing), false)
+            return (WorktreeInfo(repo: repo, branch: branch, base: base, path: existing, baseRef: spec.base), false)
         }
         let root = instance.worktreeRoot ?? configuration.worktreeRoot
         let path = root + "/" + URL(fileURLWithPath: repo).lastPathComponent + "/" + branch
@@ -64,7 +64,7 @@ public struct Worktrees: Sendable {
             add = git.run(["worktree", "add", "-b", branch, "--", path, base], in: repo)
         }
         guard add.ok else { throw .badRequest("git worktree add failed: " + Self.firstLines(add.errorText)) }
-        return (WorktreeInfo(repo: repo, branch: branch, base: base, path: path), true)
+        return (WorktreeInfo(repo: repo, branch: branch, base: base, path: path, baseRef: spec.base), true)
     }
 
     /// Removes a worktree made for a session that could not be created.

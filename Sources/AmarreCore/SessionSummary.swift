@@ -53,13 +53,17 @@ public struct SessionSummary: Sendable, Codable, Equatable {
 public struct WorktreeInfo: Sendable, Codable, Equatable {
     public var repo: String
     public var branch: String
+    /// The base commit (a full sha).
     public var base: String
     public var path: String
+    /// The base as it was asked for (a tag, a branch), when it was.
+    public var baseRef: String?
 
-    public init(repo: String, branch: String, base: String, path: String) {
+    public init(repo: String, branch: String, base: String, path: String, baseRef: String? = nil) {
         self.repo = repo
         self.branch = branch
         self.base = base
         self.path = path
+        self.baseRef = baseRef
     }
 }

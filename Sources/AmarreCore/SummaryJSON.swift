@@ -69,6 +69,7 @@ extension SessionSummary {
             key("branch"); string(worktree.branch)
             key("base"); string(worktree.base)
             key("path"); string(worktree.path)
+            if let ref = worktree.baseRef { key("baseRef"); string(ref) }
             out.append(UInt8(ascii: "}"))
         }
         out.append(UInt8(ascii: "}"))
