@@ -249,6 +249,14 @@ public struct APIHandler: Sendable {
             default: throw unexpected(route, answer)
             }
             guard let worktree = (try? answer.summaryValue())?.worktree, let worktrees else { return .noContent }
+            // Another session (a stopped one too: it may be resumed) that reuses it keeps it.
+            if case .sessionsJSON(let json) = try ask(host, .listSessions),
+                let other = (try? json.decode([SessionSummary].self))?.first(where: { $0.worktree?.path == worktree.path })
+            {
+                return try .json(
+                    status: 200,
+                    encoding: ["worktree": WorktreeRemoval(path: worktree.path, removed: false, reason: "in use by session \(other.id)")])
+            }
             let force = request.query.split(separator: "&").contains("worktree=remove")
             return try .json(status: 200, encoding: ["worktree": worktrees.remove(worktree, force: force)])
         case .sessionChanges(let id, let path):

@@ -41,6 +41,10 @@ public struct Worktrees: Sendable {
             if let session = inUse[existing] {
                 throw .badRequest("branch \(branch) is in use by session \(session)")
             }
+            // The repository's own checkout is the user's, never an agent's worktree.
+            guard (Self.realpath(existing) ?? existing) != (Self.realpath(repo) ?? repo) else {
+                throw .badRequest("branch \(branch) is checked out in \(repo) itself; give the session another branch")
+            }
             let base = try resolveBase(spec.base, branch: branch, in: repo)
             return (WorktreeInfo(repo: repo, branch: branch, base: base, path: existing, baseRef: spec.base), false)
         }
