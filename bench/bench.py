@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import platform
+import random
 import resource
 import selectors
 import shutil
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,6 +32,8 @@ from wsclient import Conn, HandshakeError  # noqa: E402
 
 HOST = "127.0.0.1"
 FLOOD_MARK = b'"type":"flood","n":"'
+# Issue 14: flood records of an indexed kind (a pi `message_end`), for the search measures.
+PI_FLOOD_MARK = b'"type":"message_end","n":"'
 ECHO_MARK = b'"type":"get_state","id":'
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = 4096
@@ -282,6 +286,10 @@ class Stack:
         self.wsd_flood_port = free_port()
         self.pids: dict[str, int] = {}
         self.flood_cmd = [sys.executable, "-S", str(self.repo / "bench/agents/flood.py")]
+        # Issue 14: the same flood, or one of indexed (pi message_end) records with varied words.
+        piflood = self.state / "piflood.py"
+        piflood.write_text(PIFLOOD_LIB + PIFLOOD_MAIN)
+        self.piflood_cmd = [sys.executable, "-S", str(piflood)]
 
     def amarre_env(self, label: str, durable: bool) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AMARRE_")}
@@ -298,6 +306,7 @@ class Stack:
             "AMARRE_INSTANCES_JSON": json.dumps([
                 {"id": "echo", "agent": "command", "command": ["cat"]},
                 {"id": "flood", "agent": "command", "command": self.flood_cmd},
+                {"id": "piflood", "agent": "command", "command": self.piflood_cmd},
             ]),
         })
         return env
@@ -568,8 +577,9 @@ def bench_pipelined(stack: Stack, sessions: dict, cfg) -> dict:
     return out
 
 
-def drain_many(conns: list[Conn], target: int, deadline: float, t0: float):
-    """Reads every connection until each has `target` flood records or the deadline passes."""
+def drain_many(conns: list[Conn], target: int, deadline: float, t0: float, marker: bytes = FLOOD_MARK):
+    """Reads every connection until each has `target` flood records (frames carrying `marker`)
+    or the deadline passes."""
     sel = selectors.DefaultSelector()
     active = 0
     for c in conns:
@@ -588,7 +598,7 @@ def drain_many(conns: list[Conn], target: int, deadline: float, t0: float):
                 except OSError:
                     chunk = b""
                 if chunk:
-                    c.count += c.feed(chunk, FLOOD_MARK)
+                    c.count += c.feed(chunk, marker)
                 else:
                     c.eof = True
                 if c.count >= target or c.eof or c.close_code is not None:
@@ -914,6 +924,331 @@ def bench_replay(stack: Stack, cfg) -> dict:
         stack.idle()
 
 
+# --- search (issue 14) ----------------------------------------------------------------
+
+# The indexed-flood agent, written to <state>/piflood.py and run as the `piflood` instance of
+# the store-on stack. The library part is also exec'd here, to know the words it writes.
+PIFLOOD_LIB = r'''
+import random
+
+CONSONANTS, VOWELS = "bdfgklmnprstvz", "aeiou"
+# A record's text is one half from each pool; the pool sizes are coprime, so consecutive
+# records run through ~1M different texts before one repeats.
+HALVES = (1024, 1021)
+PI_HEAD = '{"type":"message_end","n":"'
+PI_MID = '","message":{"role":"assistant","content":[{"type":"text","text":"'
+PI_TAIL = '"}]}}'
+
+
+def vocabulary(count=2048, seed=14):
+    """`count` made-up words of 2 to 4 syllables (b-a, k-o, ...): a word is in ~0.6 % of texts."""
+    rng = random.Random(seed)
+    seen, out = set(), []
+    while len(out) < count:
+        w = "".join(rng.choice(CONSONANTS) + rng.choice(VOWELS) for _ in range(rng.choice((2, 3, 3, 4))))
+        if w not in seen:
+            seen.add(w)
+            out.append(w)
+    return out
+
+
+def halves(words, count, length, seed):
+    """`count` texts of random words, each padded with spaces to exactly `length` characters."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        parts, used = [], 0
+        while True:
+            w = rng.choice(words)
+            if used + len(w) + 1 > length:
+                break
+            parts.append(w)
+            used += len(w) + 1
+        out.append((" ".join(parts) + " ").ljust(length))
+    return out
+
+
+def pi_texts(size):
+    """The two pools of half texts that make records of exactly `size` bytes."""
+    room = size - (len(PI_HEAD) + 8 + len(PI_MID) + len(PI_TAIL))
+    words = vocabulary()
+    return halves(words, HALVES[0], room // 2, 1), halves(words, HALVES[1], room - room // 2, 2)
+'''
+
+PIFLOOD_MAIN = r'''
+import json
+import sys
+
+BATCH = 512
+POOLS = {}
+
+
+def pools(size):
+    if size not in POOLS:
+        a, b = pi_texts(size)
+        POOLS[size] = ([x.encode() for x in a], [x.encode() for x in b])
+    return POOLS[size]
+
+
+def plain(out, count, size):
+    """Exactly bench/agents/flood.py's records: {"type":"flood","n":"00000042","pad":"xxx..."}."""
+    head = b'{"type":"flood","n":"'
+    fixed = len(head) + 8 + len(b'","pad":"') + len(b'"}')
+    template = head + b'%08d","pad":"' + b"x" * max(0, size - fixed) + b'"}\n'
+    n = 0
+    while n < count:
+        end = min(count, n + BATCH)
+        out.write(b"".join([template % i for i in range(n, end)]))
+        n = end
+    out.flush()
+
+
+def indexed(out, count, size, first):
+    """`count` pi message_end records of exactly `size` bytes, text number `first` + i."""
+    a, b = pools(size)
+    la, lb = len(a), len(b)
+    template = (PI_HEAD + "%08d" + PI_MID).encode() + b"%s%s" + (PI_TAIL + "\n").encode()
+    n = 0
+    while n < count:
+        end = min(count, n + BATCH)
+        out.write(b"".join([template % (i, a[(first + i) % la], b[(first + i) % lb]) for i in range(n, end)]))
+        n = end
+    out.flush()
+
+
+def main():
+    pools(200)  # before the first trigger, so it is not timed
+    out = sys.stdout.buffer
+    for line in sys.stdin.buffer:
+        line = line.rstrip(b"\r\n")
+        if not line:
+            continue
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            msg = None
+        if isinstance(msg, dict) and isinstance(msg.get("flood"), int):
+            plain(out, max(0, msg["flood"]), int(msg.get("size", 200)))
+        elif isinstance(msg, dict) and isinstance(msg.get("piflood"), int):
+            indexed(out, max(0, msg["piflood"]), int(msg.get("size", 200)), int(msg.get("from", 0)))
+        else:
+            out.write(line + b"\n")
+            out.flush()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass
+'''
+
+
+def piflood_lib() -> dict:
+    ns: dict = {}
+    exec(PIFLOOD_LIB, ns)
+    return ns
+
+
+def open_ready(stack: Stack, sid: str) -> Conn:
+    """A client of `sid` (store-on stack) whose agent has answered once."""
+    c = stack.ws(stack.port["on"], f"/sessions/{sid}")
+    hello = c.next_text()
+    if b'"amarre.hello"' not in hello:
+        c.close()
+        raise RuntimeError(f"first frame is not amarre.hello: {hello[:100]!r}")
+    c.send_text(b'{"type":"ready"}')
+    while b'"type":"ready"' not in c.next_text():
+        pass
+    return c
+
+
+def wait_stored(rest: Rest, sid: str, seq: int, limit: float) -> float:
+    """Polls until record `seq` of `sid` is committed (GET /events shows it); returns when."""
+    deadline = now() + limit
+    while True:
+        page = rest.json("GET", f"/sessions/{sid}/events?before={seq + 1}&limit=1")
+        if page and page[-1].get("_seq") == seq:
+            return now()
+        if now() > deadline:
+            raise TimeoutError(f"record {seq} of {sid} not stored after {limit:.0f} s "
+                               f"(last stored: {page[-1].get('_seq') if page else None})")
+        time.sleep(0.02)
+
+
+def index_flood(stack: Stack, mode: str, n: int, cfg) -> dict:
+    """One flood of `n` records of 200 B to one client of a fresh `piflood` session (store on):
+    `plain` records (bench/agents/flood.py's, not indexed) or `indexed` ones (pi message_end
+    with words). Timed from the trigger to the client's last record ("delivery", the flood
+    rows' figure), and to the last record committed ("stored")."""
+    rest = stack.rest["on"]
+    sid = rest.create("piflood")
+    c = None
+    try:
+        c = open_ready(stack, sid)
+        wait_quiet()
+        meter = stack.meter()
+        t0 = now()
+        if mode == "plain":
+            c.send_text(b'{"flood":%d,"size":200}' % n)
+            marker = FLOOD_MARK
+        else:
+            c.send_text(b'{"piflood":%d,"from":0,"size":200}' % n)
+            marker = PI_FLOOD_MARK
+        times = drain_many([c], n, t0 + cfg.flood_deadline, t0, marker)
+        elapsed = now() - t0
+        cpu = meter.stop()
+        done = times[0]
+        complete = done is not None and c.last_n == b"%08d" % (n - 1)
+        r = {"mode": mode, "records": n, "complete": complete, "received": c.count,
+             "seconds": round(done if done is not None else elapsed, 3),
+             "per_client": round(c.count / (done if done is not None else elapsed)), "cpu": cpu}
+        if complete:
+            last = rest.json("GET", f"/sessions/{sid}")["lastSeq"]
+            r["stored_seconds"] = round(wait_stored(rest, sid, last, cfg.flood_deadline) - t0, 3)
+            r["stored_per_s"] = round(n / r["stored_seconds"])
+        flag = "" if complete else f"  INCOMPLETE ({c.count}/{n})"
+        say(f"  flood {mode:7s} x1  {r['per_client']:>7}/s delivered in {r['seconds']:.2f}s, "
+            f"stored in {r.get('stored_seconds', '-')}s  cores: {cpu_text(cpu)}{flag}")
+        return r
+    finally:
+        if c is not None:
+            c.close()
+        rest.delete(sid)
+        stack.idle()
+
+
+def bench_indexing(stack: Stack, cfg) -> dict:
+    """The cost of the search index to the relay: the same flood (1 client, store on) of plain
+    records and of records of an indexed kind, interleaved in rounds; best round of each."""
+    n = cfg.flood_records
+    got = {"plain": [], "indexed": []}
+    for r in range(cfg.index_rounds):
+        for mode in (("plain", "indexed") if r % 2 == 0 else ("indexed", "plain")):
+            try:
+                got[mode].append(index_flood(stack, mode, n, cfg))
+            except Exception as e:  # reported; the other rounds still run
+                say(f"  flood {mode} FAILED: {e!r}")
+                got[mode].append({"mode": mode, "error": repr(e)})
+    out = {"records": n, "rounds": got}
+    for mode, runs in got.items():
+        ok = [x for x in runs if x.get("complete")]
+        if not ok:
+            raise RuntimeError(f"no complete {mode} flood: {runs}")
+        best = max(ok, key=lambda x: x["per_client"])
+        out[mode] = {"per_client": best["per_client"], "seconds": best["seconds"],
+                     "stored_per_s": max(x.get("stored_per_s", 0) for x in ok), "cpu": best["cpu"]}
+    out["ratio"] = round(out["plain"]["per_client"] / out["indexed"]["per_client"], 3)
+    out["stored_ratio"] = round(out["plain"]["stored_per_s"] / max(1, out["indexed"]["stored_per_s"]), 3)
+    say(f"  indexing: plain {out['plain']['per_client']}/s vs indexed {out['indexed']['per_client']}/s "
+        f"delivered (plain/indexed {out['ratio']:.2f}); stored {out['plain']['stored_per_s']}/s vs "
+        f"{out['indexed']['stored_per_s']}/s")
+    return out
+
+
+def search_queries(count: int, seed: int) -> list[tuple[str, str]]:
+    """`count` (kind, query) pairs of moderate selectivity over the words the agent writes:
+    single words (each in ~0.6 % of the records), two words (both must match), two-word
+    phrases taken from the texts, and 4-letter prefixes."""
+    lib = piflood_lib()
+    a, b = lib["pi_texts"](200)
+    texts = [t.split() for t in a + b]
+    words = sorted({w for t in texts for w in t})
+    rng = random.Random(seed)
+    shares = [("word", 0.4), ("two words", 0.24), ("phrase", 0.2), ("prefix", 0.16)]
+    out = []
+    for kind, share in shares:
+        k = count - len(out) if kind == "prefix" else round(count * share)
+        for _ in range(k):
+            if kind == "word":
+                q = rng.choice(words)
+            elif kind == "two words":
+                q = " ".join(rng.sample(words, 2))
+            elif kind == "phrase":
+                t = rng.choice([t for t in texts if len(t) >= 2])
+                i = rng.randrange(len(t) - 1)
+                q = f'"{t[i]} {t[i + 1]}"'
+            else:
+                q = rng.choice([w for w in words if len(w) >= 6])[:4] + "*"
+            out.append((kind, q))
+    return out
+
+
+def fill_search(stack: Stack, n: int, per_session: int, cfg) -> tuple[list[str], float]:
+    """Stores `n` indexed records through the stack: `piflood` sessions of at most
+    `per_session` records (under AMARRE_RETAIN_RECORDS), one after the other, each flooding
+    with no client attached; returns the sessions and the seconds until all were committed."""
+    rest = stack.rest["on"]
+    sids: list[str] = []
+    t0 = now()
+    first = 0
+    try:
+        while first < n:
+            k = min(per_session, n - first)
+            sid = rest.create("piflood")
+            sids.append(sid)
+            c = open_ready(stack, sid)  # the "ready" echo is record 1
+            try:
+                c.send_text(b'{"piflood":%d,"from":%d,"size":200}' % (k, first))
+                while PI_FLOOD_MARK not in c.next_text()[:48]:  # the agent has started
+                    pass
+            finally:
+                c.close()  # nobody reads: the host stores as fast as its writer goes
+            wait_stored(rest, sid, 1 + k, max(120.0, k / 2000))
+            first += k
+            say(f"  search fill: {first:,}/{n:,} records stored ({first / (now() - t0):,.0f}/s)")
+    except BaseException:
+        for sid in sids:
+            rest.delete(sid)
+        raise
+    return sids, now() - t0
+
+
+def bench_search(stack: Stack, cfg) -> dict:
+    """GET /search over `search_records` stored records of varied words: the median and p99 of
+    `search_queries` queries of moderate selectivity, each timed alone (one connection,
+    through nginx, with the token), after a few untimed ones."""
+    rest = stack.rest["on"]
+    n = cfg.search_records
+    sids, fill_seconds = fill_search(stack, n, cfg.search_per_session, cfg)
+    try:
+        stack.idle()
+        db = sum(p.stat().st_size for p in (stack.state / "on").glob("amarre.sqlite*") if p.is_file())
+        queries = search_queries(cfg.search_queries, seed=14)
+        warmup = search_queries(cfg.search_warmup, seed=41)
+        timed = []
+        for i, (kind, q) in enumerate(warmup + queries):
+            path = "/search?" + urllib.parse.urlencode({"q": q, "limit": 20}, quote_via=urllib.parse.quote)
+            t0 = now()
+            status, payload = rest.call("GET", path)
+            ms = (now() - t0) * 1000
+            if status != 200:
+                raise RuntimeError(f"GET {path} -> {status}: {payload[:300]!r}")
+            if i < len(warmup):
+                continue
+            body = json.loads(payload)
+            timed.append({"kind": kind, "q": q, "ms": round(ms, 3), "results": len(body["results"]),
+                          "more": body["next"] is not None})
+    finally:
+        for sid in sids:
+            rest.delete(sid)
+        stack.idle()
+    ms = [x["ms"] for x in timed]
+    by_kind = {}
+    for kind in dict.fromkeys(x["kind"] for x in timed):
+        k = [x["ms"] for x in timed if x["kind"] == kind]
+        by_kind[kind] = {"n": len(k), "p50_ms": round(pct(k, 50), 2), "max_ms": round(max(k), 2)}
+    r = {"records": n, "sessions": len(sids), "fill_seconds": round(fill_seconds, 1),
+         "fill_per_s": round(n / fill_seconds), "db_bytes": db, "queries": len(timed),
+         "p50_ms": round(pct(ms, 50), 2), "p99_ms": round(pct(ms, 99), 2), "mean_ms": round(statistics.fmean(ms), 2),
+         "by_kind": by_kind, "empty_answers": sum(1 for x in timed if x["results"] == 0), "per_query": timed}
+    say(f"  search: {n:,} records in {len(sids)} sessions, filled in {r['fill_seconds']} s "
+        f"({r['fill_per_s']:,}/s, database {db / 2**20:.0f} MiB); {len(timed)} queries: "
+        f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms; by kind {by_kind}; "
+        f"{r['empty_answers']} found nothing")
+    return r
+
+
 # --- report -------------------------------------------------------------------------
 
 
@@ -1031,6 +1366,19 @@ def targets_table(res: dict) -> list[dict]:
     if rp:
         add(f"replay since=0 of {rp['records']:,} records", f"{rp['seconds']} s ({fmt_rate(rp['records_per_s'])})",
             f"live delivery of the same {rp['live_seconds']} s", None, None, "<=")
+    ix = res.get("indexing")
+    if ix:
+        add(f"indexing: flood {ix['records']:,} recs to 1 client, store on: plain / indexed (pi message_end) "
+            f"records (stored: {fmt_rate(ix['plain']['stored_per_s'])} vs {fmt_rate(ix['indexed']['stored_per_s'])})",
+            f"indexed {fmt_rate(ix['indexed']['per_client'])}", f"plain {fmt_rate(ix['plain']['per_client'])}",
+            ix["ratio"], 1.1, "<=")
+    se = res.get("search")
+    if se:
+        add(f"search over {se['records']:,} stored records: p50 (p99) of {se['queries']} queries",
+            f"{se['p50_ms']:.1f} ms ({se['p99_ms']:.1f} ms)", "target 100 ms", se["p50_ms"] / 100, 1, "<=")
+        add(f"search fill: {se['records']:,} indexed records stored through the stack ({se['sessions']} sessions)",
+            f"{se['fill_seconds']} s ({fmt_rate(se['fill_per_s'])})", f"database {se['db_bytes'] / 2**20:.0f} MiB",
+            None, None, "<=")
     return rows
 
 
@@ -1087,6 +1435,14 @@ def markdown(res: dict) -> str:
             cpu = cpu_text(r["cpu"])
             lines.append(f"| {r['label']} | {r['clients']} | {r['per_client_median']:,} / {r['per_client_min']:,} | "
                          f"{r['aggregate']:,} | {r['seconds']} | {'yes' if r['complete'] else '**no**'} | {cpu} |")
+    se = res.get("search")
+    if se:
+        kinds = "; ".join(f"{k} {v['p50_ms']:.1f} ms (max {v['max_ms']:.1f}, {v['n']} queries)"
+                          for k, v in se["by_kind"].items())
+        lines += ["", f"Search (issue 14): {se['records']:,} pi `message_end` records of made-up words (each word in "
+                  f"~0.6 % of them) stored through the stack in {se['sessions']} sessions; `GET /search` with limit 20, "
+                  f"one at a time, through nginx with a token. p50 by kind: {kinds}. "
+                  f"{se['empty_answers']} of {se['queries']} queries found nothing."]
     return "\n".join(lines)
 
 
@@ -1129,6 +1485,8 @@ def config(quick: bool):
         c.wrk_seconds, c.wrk_connections, c.control_sessions = 1, 8, 10
         c.mem_sessions, c.mem_clients = 20, 5
         c.startup_count, c.replay_records = 10, 20_000
+        c.search_records, c.search_queries, c.search_warmup = 100_000, 50, 5
+        c.index_rounds = 2
     else:
         c.rtt_count, c.rtt_warmup, c.rtt_rounds = 10_000, 200, 20
         c.pipe_count, c.window, c.pipe_rounds = 20_000, 32, 4
@@ -1137,7 +1495,11 @@ def config(quick: bool):
         c.wrk_seconds, c.wrk_connections, c.control_sessions = 5, 8, 10
         c.mem_sessions, c.mem_clients = 100, 10
         c.startup_count, c.replay_records = 50, 100_000
+        c.search_records, c.search_queries, c.search_warmup = 1_000_000, 50, 5
+        c.index_rounds = 3
     c.deadline = 60.0
+    # Sessions of the search fill stay under AMARRE_RETAIN_RECORDS (100,000 by default).
+    c.search_per_session = 90_000
     return c
 
 
@@ -1148,7 +1510,8 @@ def main():
     ap.add_argument("--state-dir", type=Path, required=True)
     ap.add_argument("--marker", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated subset: memory,rtt,pipelined,flood,startup,control,replay")
+    ap.add_argument("--only", default="", help="comma-separated subset: memory,rtt,pipelined,flood,startup,control,replay,"
+                                                "indexing,search")
     ap.add_argument("--client-buffer-bytes", type=int, default=256 << 20)
     ap.add_argument("--max-sessions", type=int, default=400)
     ap.add_argument("--results-dir", type=Path)
@@ -1221,6 +1584,8 @@ def main():
         step("startup", lambda: bench_startup(stack, cfg))
         step("control", lambda: bench_control(stack, cfg))
         step("replay", lambda: bench_replay(stack, cfg))
+        step("indexing", lambda: bench_indexing(stack, cfg))
+        step("search", lambda: bench_search(stack, cfg))
         res["rss_end"] = {k: rss_bytes(stack.pids[k]) for k in ("host-on", "api-on", "host-off", "api-off")}
         res["peak_rss_host"] = {}
         for k in ("host-on", "host-off"):

@@ -125,7 +125,9 @@ public struct SearchQuery: Sendable, Equatable {
     public static func parse(_ text: String) throws(Invalid) -> SearchQuery {
         func bad(_ why: String) -> Invalid { Invalid(description: why) }
         guard text.count <= maxCharacters else { throw bad("the query is longer than \(maxCharacters) characters") }
-        guard !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else {
+        // A pasted query may span lines: line breaks and tabs separate words like spaces.
+        let text = String(text.unicodeScalars.map { $0 == "\n" || $0 == "\r" || $0 == "\t" ? " " : Character($0) })
+        guard !text.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
             throw bad("the query has control characters")
         }
         var terms: [Term] = []

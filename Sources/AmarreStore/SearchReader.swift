@@ -11,6 +11,18 @@ public struct SearchPage: Sendable, Equatable, Encodable {
         public var kind: String
         public var time: Int64
         public var snippet: Snippet
+
+        enum CodingKeys: String, CodingKey { case sessionId, sessionName, seq, kind, time, snippet }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(sessionId, forKey: .sessionId)
+            try c.encode(sessionName, forKey: .sessionName)  // null for an unnamed session
+            try c.encode(seq, forKey: .seq)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(time, forKey: .time)
+            try c.encode(snippet, forKey: .snippet)
+        }
     }
 
     public struct Snippet: Sendable, Equatable, Encodable {

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from conftest import Stack, agent, command_instance, stack_fixture, wait_for
+from conftest import Stack, agent, cmdline, command_instance, proc_state, stack_fixture, wait_for
 from web_helpers import PHONE, browser, pages  # noqa: F401  (fixtures)
 
 INSTANCES = [command_instance("echo", agent("echo.py"))]
@@ -156,6 +156,9 @@ def test_the_archive_lists_a_stopped_session_and_resume_brings_it_back(web_searc
     s.create("echo", name="live one")
     r = s.post(f"/sessions/{archived}/stop")
     assert r.status == 200, r
+    # Resume works once its agent is gone (within the kill grace, a restart answers 409).
+    wait_for(lambda: len([p for p in s.agent_pids() if proc_state(p) == "Z" or "echo.py" in cmdline(p)]) == 1,
+             what="the archived session's agent to be stopped and reaped")
 
     web = pages(s, "phone", "/")
     archive = web.page.locator("[data-testid=archive]")
