@@ -153,6 +153,12 @@ final class Session {
     /// Whether an agent process is still there (running, or stopping).
     var holdsAgent: Bool { agent != nil }
 
+    /// Someone wants the session back while its agent is still stopping: the grace is cut
+    /// short (SIGKILL now), so the restart they retry finds it gone.
+    func hurryStop() {
+        perform(lifecycle.graceExpired())
+    }
+
     /// Archives the session: clients closed with 1000, the agent terminated like a delete,
     /// the history kept (`POST /sessions/<id>/stop`). `done` runs once the agent is gone.
     func archive(done: @escaping () -> Void) {

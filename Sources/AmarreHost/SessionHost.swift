@@ -226,7 +226,8 @@ public final class SessionHost {
         guard let session = sessions[id] else { throw .notFound }
         guard session.status != .running else { throw AmarreError(.alreadyRunning) }
         guard !session.holdsAgent else {
-            throw AmarreError(.alreadyRunning, detail: "its agent is still stopping; try again in a moment")
+            session.hurryStop()
+            throw AmarreError(.alreadyRunning, detail: "its agent is still stopping; try again in a moment", retryAfter: 1)
         }
         if session.status == .stopped { try checkCapacity() }
         try session.start()
