@@ -137,16 +137,31 @@ export class Api extends EventTarget {
 
   session(id) { return this.request("GET", `/sessions/${encodeURIComponent(id)}`); }
 
-  /** @param {{instanceId?: string, name?: string, cwd?: string}} fields (empty ones left out) */
+  /**
+   * @param {{instanceId?: string, name?: string, cwd?: string,
+   *   worktree?: {repo: string, branch?: string, base?: string}}} fields (empty ones left out)
+   */
   createSession(fields) {
-    const body = {};
-    for (const [k, v] of Object.entries(fields)) {
-      if (typeof v === "string" && v.trim() !== "") body[k] = v.trim();
-    }
+    const clean = (object) => {
+      const out = {};
+      for (const [k, v] of Object.entries(object)) {
+        if (typeof v === "string" && v.trim() !== "") out[k] = v.trim();
+      }
+      return out;
+    };
+    const { worktree, ...rest } = fields;
+    const body = clean(rest);
+    if (worktree && typeof worktree === "object") body.worktree = clean(worktree);
     return this.request("POST", "/sessions", body);
   }
 
-  deleteSession(id) { return this.request("DELETE", `/sessions/${encodeURIComponent(id)}`); }
+  /**
+   * 204 (null), or for a worktree session {"worktree": {"path", "removed", "reason"?}}: its
+   * worktree is removed only when clean, unless `removeWorktree` forces it (the branch stays).
+   */
+  deleteSession(id, { removeWorktree = false } = {}) {
+    return this.request("DELETE", `/sessions/${encodeURIComponent(id)}${removeWorktree ? "?worktree=remove" : ""}`);
+  }
   /** Starts a crashed or stopped (archived) session again; the conversation resumes. */
   restartSession(id) { return this.request("POST", `/sessions/${encodeURIComponent(id)}/restart`); }
 
@@ -167,6 +182,27 @@ export class Api extends EventTarget {
     params.set("limit", String(limit));
     if (before !== undefined && before !== null && before !== "") params.set("before", String(before));
     return this.request("GET", `/search?${params}`);
+  }
+
+  /**
+   * What changed in the session's repository: {root, base, baseRef, files: [{path, status,
+   * oldPath?, added, removed, binary}]}. 404 when its directory is not in a git repository.
+   */
+  changes(id) { return this.request("GET", `/sessions/${encodeURIComponent(id)}/changes`); }
+
+  /** One changed file's unified diff: {path, status, diff, truncated, binary}; 404: no change. */
+  diff(id, path) {
+    return this.request("GET", `/sessions/${encodeURIComponent(id)}/changes?${new URLSearchParams({ path: String(path) })}`);
+  }
+
+  /**
+   * A directory ({path, type: "directory", entries, truncated?}) or a file ({path, type: "file",
+   * size, binary, text?, truncated}) under the session's directory; 403 outside it.
+   * @param {string} [path]  relative to the session's cwd; "" is the cwd itself
+   */
+  files(id, path = "") {
+    const query = path ? `?${new URLSearchParams({ path: String(path) })}` : "";
+    return this.request("GET", `/sessions/${encodeURIComponent(id)}/files${query}`);
   }
 
   /**

@@ -4,12 +4,16 @@
 import { ListController } from "./list-controller.js";
 import { SessionController } from "./session-controller.js";
 import { PairingController } from "./pairing-controller.js";
+import { ChangesController } from "./changes-controller.js";
+import { FilesController } from "./files-controller.js";
 
 /** The screens, by name; each is a controller with mount(root) and destroy(). Tests pass fakes. */
 const SCREENS = {
   list: (options) => new ListController(options),
   session: (options) => new SessionController(options),
   pairing: (options) => new PairingController(options),
+  changes: (options) => new ChangesController(options),
+  files: (options) => new FilesController(options),
 };
 
 export class App {
@@ -22,7 +26,7 @@ export class App {
     this.router = router;
     this.win = win;
     this.current = null;
-    /** Which of `screens` is showing: "list", "session" or "pairing". */
+    /** Which of `screens` is showing: "list", "session", "changes", "files" or "pairing". */
     this.screen = null;
     router.addEventListener("route", (e) => this.show(e.detail));
     api.addEventListener("unauthorized", (e) => this.showPairing({
@@ -40,8 +44,15 @@ export class App {
     // The same session at the same record (or none) stays; another record opens it afresh.
     if (route.name === "session" && this.screen === "session" && this.current.id === route.id &&
       (this.current.targetSeq ?? null) === (route.seq ?? null)) return;
+    // The changes and the files of the session on screen: the screen itself moves on.
+    if ((route.name === "changes" || route.name === "files") && this.screen === route.name && this.current.id === route.id) {
+      this.current.navigate(route);
+      return;
+    }
     const options = { api: this.api, attention: this.attention, push: this.push, win: this.win };
-    if (route.name === "session") {
+    if (route.name === "changes" || route.name === "files") {
+      this.mount(route.name, { ...options, sessionId: route.id, path: route.path ?? null });
+    } else if (route.name === "session") {
       const target = typeof route.seq === "number" ? { seq: route.seq, q: route.q ?? "" } : null;
       this.mount("session", { ...options, sessionId: route.id, target });
     } else {

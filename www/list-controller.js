@@ -8,6 +8,8 @@ import { ConfirmDialog } from "./views/confirm-dialog.js";
 import { sessionTitle } from "./format.js";
 import { sessionHash } from "./router.js";
 import { SearchController } from "./search-controller.js";
+import { confirmAndDelete } from "./session-delete.js";
+import { recentRepos, rememberRepo } from "./worktree.js";
 
 export const POLL_MS = 3000;
 
@@ -136,26 +138,24 @@ export class ListController {
       this.view.showError(e.message);
       return;
     }
+    const storage = this.win.localStorage ?? null;
     const summary = await CreateDialog.open({
       instances: Array.isArray(instances) ? instances : [],
-      submit: (fields) => this.api.createSession(fields),
+      recentRepos: recentRepos(storage),
+      submit: async (fields) => {
+        const created = await this.api.createSession(fields);
+        if (fields.worktree) rememberRepo(storage, fields.worktree.repo);
+        return created;
+      },
     });
     if (summary && summary.id) this.win.location.hash = sessionHash(summary.id);
   }
 
   async remove(summary) {
-    const ok = await ConfirmDialog.ask({
-      title: `Delete “${sessionTitle(summary)}”?`,
-      text: summary.status === "stopped"
-        ? "The session and its transcript are removed for every device."
-        : "The agent is stopped and the session is removed for every device.",
-      confirmLabel: "Delete", danger: true,
-    });
-    if (!ok) return;
     try {
-      await this.api.deleteSession(summary.id);
+      if (!await confirmAndDelete({ api: this.api, summary })) return;
     } catch (e) {
-      if (e.status !== 404) this.view.showError(e.message);
+      this.view.showError(e.message);
     }
     this.refresh();
   }

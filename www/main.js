@@ -5,7 +5,10 @@
 // history.js (paging), notifications.js (attention), push.js (Web Push; sw.js shows it),
 // router.js (location.hash), auth.js (pairing helpers), search.js (results, snippets and
 // terms; search-controller.js runs the queries), archive.js (the list's archive split),
-// list-controller.js / session-controller.js / pairing-controller.js (screens), views/* (DOM).
+// changes.js + diff.js (a session's changes and diffs), files.js (file browser paths),
+// worktree.js (worktree sessions: create body, recent repos, delete answers),
+// list-controller.js / session-controller.js / changes-controller.js / files-controller.js /
+// pairing-controller.js (screens), session-delete.js (delete, asked), views/* (DOM).
 
 import { Api } from "./api.js";
 import { Attention } from "./notifications.js";

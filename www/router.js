@@ -1,19 +1,31 @@
 // Routing by location.hash: "#/" is the session list, "#/s/<id>" a session, "#/s/<id>?seq=<N>"
 // a session opened at its record N (a search result; `&q=<query>` marks the query's terms in
-// it), "#pair=<code>" the link `amarre pair` prints (pair this browser, then the list).
+// it), "#/s/<id>/changes" what its agent changed ("?path=<file>": that file's diff),
+// "#/s/<id>/files?path=<rel>" its file browser, "#pair=<code>" the link `amarre pair` prints
+// (pair this browser, then the list).
 
 import { normalizePairCode } from "./auth.js";
 
 /** Longest query carried in a route (the server refuses longer ones anyway). */
 const MAX_ROUTE_QUERY = 1000;
+/** Longest file path carried in a route. */
+const MAX_ROUTE_PATH = 4096;
 
 /**
  * @returns {{name: "list"} | {name: "session", id: string, seq?: number, q?: string}
- *   | {name: "pair", code: string}}  `seq` and `q` only when the hash has them
+ *   | {name: "changes", id: string, path?: string} | {name: "files", id: string, path: string}
+ *   | {name: "pair", code: string}}  `seq`, `q` and a diff's `path` only when the hash has them
  */
 export function parseRoute(hash) {
   const path = String(hash ?? "").replace(/^#/, "");
   if (/^\/?pair=/.test(path)) return { name: "pair", code: normalizePairCode(`#${path.replace(/^\//, "")}`) };
+  const sub = /^\/s\/([A-Za-z0-9_-]{1,64})\/(changes|files)\/?(?:\?(.*))?$/.exec(path);
+  if (sub) {
+    const file = new URLSearchParams(sub[3] ?? "").get("path");
+    const rel = file === null ? "" : file.slice(0, MAX_ROUTE_PATH);
+    if (sub[2] === "files") return { name: "files", id: sub[1], path: rel.replace(/^\/+|\/+$/g, "") };
+    return rel ? { name: "changes", id: sub[1], path: rel } : { name: "changes", id: sub[1] };
+  }
   const m = /^\/s\/([A-Za-z0-9_-]{1,64})\/?(?:\?(.*))?$/.exec(path);
   if (m) {
     const route = { name: "session", id: m[1] };
@@ -41,6 +53,18 @@ export function sessionHash(id, { seq, q } = {}) {
   const params = new URLSearchParams({ seq: String(seq) });
   if (typeof q === "string" && q.trim() !== "") params.set("q", q);
   return `${base}?${params}`;
+}
+
+/** "#/s/<id>/changes", or a file's diff "#/s/<id>/changes?path=<file>". */
+export function changesHash(id, path) {
+  const base = `#/s/${encodeURIComponent(id)}/changes`;
+  return typeof path === "string" && path !== "" ? `${base}?${new URLSearchParams({ path })}` : base;
+}
+
+/** "#/s/<id>/files", or "#/s/<id>/files?path=<rel>" (relative to the session's directory). */
+export function filesHash(id, path) {
+  const base = `#/s/${encodeURIComponent(id)}/files`;
+  return typeof path === "string" && path !== "" ? `${base}?${new URLSearchParams({ path })}` : base;
 }
 
 /** Emits "route" (detail: the parsed route) on start and on every hash change. */

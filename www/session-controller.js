@@ -11,10 +11,10 @@ import { Transcript } from "./reducer.js";
 import { History } from "./history.js";
 import { ApiError } from "./api.js";
 import { SessionView } from "./views/session-view.js";
-import { ConfirmDialog } from "./views/confirm-dialog.js";
+import { confirmAndDelete } from "./session-delete.js";
 import { queryTerms } from "./search.js";
 import { sessionTitle } from "./format.js";
-import { sessionHash } from "./router.js";
+import { changesHash, filesHash, sessionHash } from "./router.js";
 import { approvalPreview, toolSummary } from "./tool-format.js";
 import { checkPaired, closeNeedsAuthCheck } from "./auth.js";
 import { archiveMethods } from "./session-archive.js";
@@ -79,6 +79,8 @@ export class SessionController {
     v.addEventListener("rename", () => this.rename());
     v.addEventListener("stop", () => this.stop());
     v.addEventListener("resume", () => this.resume());
+    v.addEventListener("changes", () => { this.win.location.hash = changesHash(this.id); });
+    v.addEventListener("files", () => { this.win.location.hash = filesHash(this.id); });
     v.addEventListener("notify", async () => {
       await this.attention.requestPermission();
       v.setNotifyAvailable(this.attention.permission === "default");
@@ -179,6 +181,8 @@ export class SessionController {
       agent: h.agent ?? s.agent,
       status: this.archived ? "stopped" : this.transcript.crash ? "crashed" : h.status ?? s.status,
       model: typeof model === "object" && model ? model.name ?? model.id : typeof model === "string" ? model : null,
+      branch: typeof s.worktree?.branch === "string" ? s.worktree.branch : null,
+      branchHref: changesHash(this.id),
     });
   }
 
@@ -506,22 +510,12 @@ export class SessionController {
   }
 
   async remove() {
-    const name = this.title;
-    const ok = await ConfirmDialog.ask({
-      title: `Delete “${name}”?`,
-      text: this.archived
-        ? "The session and its transcript are removed for every device."
-        : "The agent is stopped and the session is removed for every device.",
-      confirmLabel: "Delete", danger: true,
-    });
-    if (!ok) return;
+    const summary = { ...(this.summary ?? {}), id: this.id, status: this.archived ? "stopped" : this.summary?.status };
     try {
-      await this.api.deleteSession(this.id);
+      if (!await confirmAndDelete({ api: this.api, summary, title: this.title })) return;
     } catch (e) {
-      if (!(e instanceof ApiError && e.status === 404)) {
-        this.view.showBanner("error", { text: e.message });
-        return;
-      }
+      this.view.showBanner("error", { text: e.message });
+      return;
     }
     this.win.location.hash = "#/";
   }

@@ -757,7 +757,7 @@ def test_cli_new_worktree_and_changes(wt_stack, made, clients, tmp_path):
                      "--branch", "cli/work", "--base", first)
     s = json.loads(r.stdout)
     made.ids.append(s["id"])
-    assert s["worktree"] == {"repo": str(repo), "branch": "cli/work", "base": first,
+    assert s["worktree"] == {"repo": str(repo), "branch": "cli/work", "base": first, "baseRef": first,
                              "path": str(Path(os.path.realpath(wt_stack.dir)) / "worktrees" / repo.name / "cli" / "work")}, s
     assert s["cwd"] == s["worktree"]["path"] and s["name"] == "from cli"
     agent_write(wt_stack, clients, s["id"], "hello.txt", "hello\nworld\n")

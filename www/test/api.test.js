@@ -122,3 +122,17 @@ test("stop, rename and the status filter", async () => {
     ["GET", "/sessions?status=stopped", undefined],
   ]);
 });
+
+test("changes, a file's diff and the file browser: paths percent-encoded in the query", async () => {
+  const { api, calls } = setup({
+    "GET /sessions/a1/changes": [200, { root: "/r", files: [] }],
+    "GET /sessions/a1/changes?path=src%2Fa+b%26c.js": [200, { path: "src/a b&c.js", diff: "" }],
+    "GET /sessions/a1/files": [200, { type: "directory", entries: [] }],
+    "GET /sessions/a1/files?path=..%2Fx": [403, { error: "forbidden", detail: "outside the session's directory" }],
+  });
+  assert.deepEqual(await api.changes("a1"), { root: "/r", files: [] });
+  assert.equal((await api.diff("a1", "src/a b&c.js")).path, "src/a b&c.js");
+  assert.equal((await api.files("a1")).type, "directory");
+  await assert.rejects(api.files("a1", "../x"), (e) => e.status === 403 && e.code === "forbidden");
+  assert.equal(calls.length, 4);
+});

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseRoute, Router, sessionHash } from "../router.js";
+import { changesHash, filesHash, parseRoute, Router, sessionHash } from "../router.js";
 
 const CODE = "abcdefghijklmnopqrstuv2345";
 
@@ -80,4 +80,24 @@ test("record targets format and parse back", () => {
   const hash = sessionHash("abc", { seq: 9, q });
   assert.ok(!hash.slice(1).includes("#"), hash);
   assert.deepEqual(parseRoute(hash), { name: "session", id: "abc", seq: 9, q });
+});
+
+test("a session's changes, a file's diff and its file browser: parse and format", () => {
+  assert.deepEqual(parseRoute("#/s/abc/changes"), { name: "changes", id: "abc" });
+  assert.deepEqual(parseRoute("#/s/abc/changes/"), { name: "changes", id: "abc" });
+  assert.deepEqual(parseRoute("#/s/abc/changes?path="), { name: "changes", id: "abc" });
+  assert.deepEqual(parseRoute("#/s/abc/files"), { name: "files", id: "abc", path: "" });
+  assert.deepEqual(parseRoute("#/s/abc/files?path=%2Fsrc%2Flib%2F"), { name: "files", id: "abc", path: "src/lib" });
+  assert.deepEqual(parseRoute("#/s/abc/other"), { name: "list" });
+  assert.deepEqual(parseRoute("#/s/not valid/changes"), { name: "list" });
+  assert.equal(changesHash("abc"), "#/s/abc/changes");
+  assert.equal(filesHash("abc", ""), "#/s/abc/files");
+  // Paths with every awkward character survive the round trip, and never put a second # in.
+  for (const path of ["src/main.js", "a b/c&d=e?.txt", "dir/#hash%20.md", "é/🎉+.txt", "../etc/passwd"]) {
+    const diff = changesHash("abc", path);
+    const files = filesHash("abc", path);
+    assert.ok(!diff.slice(1).includes("#") && !files.slice(1).includes("#"), diff);
+    assert.deepEqual(parseRoute(diff), { name: "changes", id: "abc", path });
+    assert.deepEqual(parseRoute(files), { name: "files", id: "abc", path });
+  }
 });

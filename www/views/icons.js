@@ -9,6 +9,10 @@ const PATHS = {
   back: ["M15 5l-7 7 7 7"],
   more: ["M5 12h.01", "M12 12h.01", "M19 12h.01"],
   archive: ["M3 4h18v4H3z", "M5 8v12h14V8", "M10 12h4"],
+  refresh: ["M20 12a8 8 0 1 1-2.3-5.6", "M20 4v5h-5"],
+  folder: ["M3 6a1 1 0 0 1 1-1h5l2 2h9a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1z"],
+  file: ["M6 3h8l4 4v14H6z", "M14 3v4h4"],
+  link: ["M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1", "M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1"],
 };
 
 export function icon(name, { size = 20, label } = {}) {

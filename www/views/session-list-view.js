@@ -173,7 +173,8 @@ export class SessionListView extends EventTarget {
     const agent = s.agent && s.agent !== s.instanceId ? `${s.instanceId} · ${s.agent}` : s.instanceId;
     const clients = typeof s.clients === "number" && s.clients > 0 ? (s.clients === 1 ? "1 viewer" : `${s.clients} viewers`) : "";
     row.meta.textContent = [agent, clients, `started ${relativeTime(s.spawnedAt, now)}`].filter(Boolean).join(" · ");
-    const detail = s.status === "crashed" ? `Agent exited: ${exitText(s)}` : s.cwd ?? "";
+    const detail = s.status === "crashed" ? `Agent exited: ${exitText(s)}`
+      : typeof s.worktree?.branch === "string" ? `⎇ ${s.worktree.branch}` : s.cwd ?? "";
     row.detail.textContent = detail;
     row.detail.hidden = !detail;
     const stopped = s.status === "stopped";

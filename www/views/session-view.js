@@ -2,7 +2,8 @@
 // Knows nothing about the network; the session controller feeds it.
 //
 // Events: "restart", "retry", "delete", "notify", "rename", "stop" (archive), "resume" (an
-// archived session), plus the composer's and the dock's own.
+// archived session), "changes" and "files" (the session's changes and file browser), plus the
+// composer's and the dock's own.
 //
 // An archived (stopped) session is read-only: no composer, a bar with Resume instead.
 
@@ -29,6 +30,8 @@ export class SessionView extends EventTarget {
     this.subtitle = h("div", { className: "session-sub" });
     this.connChip = h("span", { className: "conn-chip connecting", attrs: { role: "status" } }, "Connecting…");
     this.totals = h("span", { className: "totals", hidden: true });
+    /** The worktree's branch (a worktree session): a link to its changes. */
+    this.branch = h("a", { className: "branch-chip", hidden: true, attrs: { "data-testid": "session-branch" } });
     this.menuButton = h("button", {
       type: "button", className: "icon-button", attrs: { "aria-label": "Session actions", "aria-haspopup": "true" },
       onclick: () => this.toggleMenu(),
@@ -44,11 +47,12 @@ export class SessionView extends EventTarget {
     this.renameItem = item("Rename…", "rename", { testid: "rename" });
     this.stopItem = item("Stop and archive", "stop", { testid: "stop" });
     this.menu = h("div", { className: "menu", hidden: true, attrs: { role: "menu" } },
+      item("Changes", "changes", { testid: "open-changes" }), item("Files", "files", { testid: "open-files" }),
       this.notifyItem, this.renameItem, this.stopItem,
-      item("Delete session…", "delete", { className: "menu-item danger" }));
+      item("Delete session…", "delete", { className: "menu-item danger", testid: "delete-session" }));
     this.header = h("header", { className: "bar session-bar" },
       h("a", { className: "icon-button back", href: "#/", attrs: { "aria-label": "All sessions" } }, icon("back", { size: 24 })),
-      h("div", { className: "session-heading" }, this.title, h("div", { className: "session-meta" }, this.connChip, this.subtitle, this.totals)),
+      h("div", { className: "session-heading" }, this.title, h("div", { className: "session-meta" }, this.connChip, this.branch, this.subtitle, this.totals)),
       h("div", { className: "menu-wrap" }, this.menuButton, this.menu));
     this.banner = h("div", { className: "banner", hidden: true, attrs: { role: "alert" } });
     this.strip = h("div", { className: "status-strip", hidden: true });
@@ -96,8 +100,14 @@ export class SessionView extends EventTarget {
     this.notifyItem.hidden = !available;
   }
 
-  setHeader({ title, agent, instanceId, status, model }) {
+  setHeader({ title, agent, instanceId, status, model, branch = null, branchHref = null }) {
     this.title.textContent = title;
+    this.branch.hidden = !branch;
+    if (branch && this.branch.textContent !== `⎇ ${branch}`) {
+      this.branch.textContent = `⎇ ${branch}`;
+      this.branch.title = `Worktree branch ${branch}: its changes`;
+    }
+    if (branchHref) this.branch.href = branchHref;
     const parts = [];
     if (instanceId) parts.push(instanceId);
     if (agent && agent !== instanceId) parts.push(agent);
