@@ -199,17 +199,16 @@ public struct APIHandler: Sendable {
             } catch {
                 throw APIError(error)
             }
-            var made: WorktreeInfo?
+            var made: (WorktreeInfo, Worktrees.Made)?
             if let spec = body.worktree {
-                let (info, created) = try prepareWorktree(spec, for: &body, host: host)
-                if created { made = info }
+                made = try prepareWorktree(spec, for: &body, host: host)
             }
             let answer: ControlResponse
             do {
                 answer = try ask(host, .createSession(body))
             } catch {
-                // The session was not created: neither is its new worktree.
-                if let made { worktrees?.discard(made) }
+                // The session was not created: what was made for it goes again (only that).
+                if let (info, what) = made { worktrees?.discard(info, made: what) }
                 throw error
             }
             guard case .sessionJSON(let summary) = answer else { throw unexpected(route, answer) }
@@ -258,7 +257,9 @@ public struct APIHandler: Sendable {
                     encoding: ["worktree": WorktreeRemoval(path: worktree.path, removed: false, reason: "in use by session \(other.id)")])
             }
             let force = request.query.split(separator: "&").contains("worktree=remove")
-            return try .json(status: 200, encoding: ["worktree": worktrees.remove(worktree, force: force)])
+            let instance = worktrees.configuration.instance((try? answer.summaryValue())?.instanceId)
+            let root = instance?.worktreeRoot ?? worktrees.configuration.worktreeRoot
+            return try .json(status: 200, encoding: ["worktree": worktrees.remove(worktree, force: force, root: root)])
         case .sessionChanges(let id, let path):
             let summary = try summary(id, host: host)
             guard let cwd = summary.cwd, let worktrees else {
@@ -351,9 +352,15 @@ public struct APIHandler: Sendable {
     /// Makes or reuses the worktree of a `POST /sessions` and points the request at it.
     private func prepareWorktree(
         _ spec: WorktreeSpec, for body: inout CreateSessionRequest, host: some ControlChannel
-    ) throws(APIError) -> (WorktreeInfo, Bool) {
+    ) throws(APIError) -> (WorktreeInfo, Worktrees.Made) {
         guard let worktrees, let instance = worktrees.configuration.instance(body.instanceId) else {
             throw APIError(AmarreError(.unknownInstance, instanceId: body.instanceId ?? ""))
+        }
+        // What the host would refuse is refused before git runs.
+        do {
+            try SessionEnvironmentPolicy.check(body.env, instance: instance)
+        } catch {
+            throw APIError(error)
         }
         let answer = try ask(host, .listSessions)
         guard case .sessionsJSON(let json) = answer, let list = try? json.decode([SessionSummary].self) else {
@@ -361,16 +368,16 @@ public struct APIHandler: Sendable {
         }
         var inUse: [String: String] = [:]
         for s in list where s.status != .stopped {
-            if let w = s.worktree { inUse[w.path] = s.id.rawValue }
+            if let w = s.worktree { inUse[Worktrees.realpath(w.path) ?? w.path] = s.id.rawValue }
         }
         let id = SessionID.random()
         do {
-            let (info, created) = try worktrees.prepare(
+            let (info, made) = try worktrees.prepare(
                 spec, instance: instance, sessionName: body.name, fallbackName: id.rawValue, inUse: inUse)
             body.cwd = info.path
             body.worktreeInfo = info
             body.proposedId = id
-            return (info, created)
+            return (info, made)
         } catch {
             throw APIError(error)
         }
@@ -390,9 +397,11 @@ public struct APIHandler: Sendable {
 
     /// The host answered with the wrong kind of response: a bug on one side, logged, 500.
     private func unexpected(_ route: Route, _ answer: ControlResponse) -> APIError {
+        // Only the kind of answer: a payload may hold a credential (`deviceToken`).
+        let kind = "\(answer)".prefix { $0 != "(" }
         logger.error(
             "session host answered with an unexpected kind of response",
-            metadata: ["http.route": "\(route)", "control.answer": "\(answer)"])
+            metadata: ["http.route": "\(route)", "control.answer": "\(kind)"])
         return APIError(.internalError)
     }
 }

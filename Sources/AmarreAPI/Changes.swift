@@ -46,8 +46,8 @@ extension Worktrees {
 
     func changes(cwd: String, worktree: WorktreeInfo?) throws(AmarreError) -> ChangesBody {
         let (root, base, ref) = try changeBase(cwd: cwd, worktree: worktree)
-        let numstat = git.run(["diff", "--numstat", "-z", "-M", base, "--"], in: root)
-        let names = git.run(["diff", "--name-status", "-z", "-M", base, "--"], in: root)
+        let numstat = git.run(["diff", "--no-ext-diff", "--no-textconv", "--numstat", "-z", "-M", base, "--"], in: root)
+        let names = git.run(["diff", "--no-ext-diff", "--no-textconv", "--name-status", "-z", "-M", base, "--"], in: root)
         guard numstat.ok, names.ok else {
             throw AmarreError(.internalError, detail: "git diff failed: " + Self.firstLines(numstat.errorText + names.errorText))
         }
@@ -83,9 +83,10 @@ extension Worktrees {
         }
         // Untracked files that are not ignored: added, every line counted.
         let untracked = git.run(["ls-files", "--others", "--exclude-standard", "-z"], in: root)
-        for raw in untracked.output.split(separator: 0) {
+        var budget = Self.untrackedBudgetBytes
+        for raw in untracked.output.split(separator: 0).prefix(Self.maxUntrackedFiles) {
             let path = String(decoding: raw, as: UTF8.self)
-            let (lines, binary) = Self.countLines(root + "/" + path)
+            let (lines, binary) = Self.countLines(root + "/" + path, budget: &budget)
             files[path] = ChangedFile(path: path, status: "added", added: binary ? 0 : lines, removed: 0, binary: binary)
         }
         return ChangesBody(root: root, base: base, baseRef: ref, files: files.values.sorted { $0.path < $1.path })
@@ -103,9 +104,11 @@ extension Worktrees {
             || git.run(["cat-file", "-e", base + ":" + path], in: root).ok
         let run: Git.Result
         if tracked {
-            run = git.run(["diff", "-M", base, "--"] + [file.oldPath, path].compactMap { $0 }, in: root, maxOutput: limit + 1)
+            run = git.run(
+                ["diff", "--no-ext-diff", "--no-textconv", "-M", base, "--"] + [file.oldPath, path].compactMap { $0 }, in: root,
+                maxOutput: limit + 1)
         } else {
-            run = git.run(["diff", "--no-index", "--", "/dev/null", path], in: root, maxOutput: limit + 1)
+            run = git.run(["diff", "--no-ext-diff", "--no-textconv", "--no-index", "--", "/dev/null", path], in: root, maxOutput: limit + 1)
         }
         var bytes = run.output
         var truncated = run.truncated || bytes.count > limit
@@ -117,12 +120,21 @@ extension Worktrees {
         return DiffBody(path: path, status: file.status, diff: String(decoding: bytes, as: UTF8.self), truncated: truncated, binary: file.binary)
     }
 
-    /// Lines of a file (a last line without newline counts), and whether it is binary (a NUL in
-    /// its first 8 KiB); only the first `untrackedReadBytes` are read.
-    static func countLines(_ path: String) -> (Int, Bool) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return (0, false) }
-        defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: untrackedReadBytes)) ?? Data()
+    /// Untracked files looked at, and bytes read of them in all, per answer.
+    static let maxUntrackedFiles = 5000
+    static let untrackedBudgetBytes = 64 << 20
+
+    /// Lines of a regular file (a last line without newline counts), and whether it is binary (a
+    /// NUL in its first 8 KiB); symlinks, FIFOs and devices are never opened; at most
+    /// `untrackedReadBytes` of it, and of `budget`, are read.
+    static func countLines(_ path: String, budget: inout Int) -> (Int, Bool) {
+        var info = stat()
+        guard budget > 0, lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return (0, false) }
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return (0, false) }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        let data = (try? handle.read(upToCount: min(untrackedReadBytes, budget))) ?? Data()
+        budget -= data.count
         if data.prefix(8 << 10).contains(0) { return (0, true) }
         var lines = data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         if let last = data.last, last != 0x0A { lines += 1 }

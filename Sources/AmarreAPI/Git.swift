@@ -33,12 +33,16 @@ struct Git {
     func run(_ arguments: [String], in directory: String, maxOutput: Int = 8 << 20) -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-C", directory, "-c", "core.quotepath=false", "-c", "color.ui=false"] + arguments
+        // Nothing a repository's config names is run: no fsmonitor, no hooks, no external diff.
+        process.arguments =
+            ["-C", directory, "-c", "core.quotepath=false", "-c", "color.ui=false", "-c", "core.fsmonitor=false",
+             "-c", "core.hooksPath=/dev/null", "-c", "core.pager=cat"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["GIT_TERMINAL_PROMPT"] = "0"
         environment["GIT_OPTIONAL_LOCKS"] = "0"  // never contend with the agent for index.lock
         environment["LC_ALL"] = "C"
         environment["GIT_PAGER"] = "cat"
+        environment["GIT_LITERAL_PATHSPECS"] = "1"  // a file named `*` is that file, not a pattern
         process.environment = environment
         let out = Pipe()
         let err = Pipe()
@@ -50,64 +54,56 @@ struct Git {
         } catch {
             return Result(status: -1, output: [], truncated: false, errorText: "cannot run git: \(error.localizedDescription)")
         }
-        let timer = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        let (seconds, attoseconds) = timeout.components
-        DispatchQueue.global().asyncAfter(
-            deadline: .now() + .milliseconds(Int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)), execute: timer)
-        // stderr is read on another thread so a chatty git cannot block on it.
-        let errorBytes = LockedBytes()
-        let errorDone = DispatchSemaphore(value: 0)
-        let errorReader = Thread {
-            let handle = err.fileHandleForReading
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                errorBytes.append(chunk, limit: Git.maxErrorBytes)
-            }
-            errorDone.signal()
-        }
-        errorReader.start()
+        // Both pipes are read here with poll and a deadline: a process git started (and that
+        // still holds a pipe) can never keep this thread past the timeout.
+        let deadline = ContinuousClock.now + timeout
+        let outFD = out.fileHandleForReading.fileDescriptor
+        let errFD = err.fileHandleForReading.fileDescriptor
+        for fd in [outFD, errFD] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         var output = [UInt8]()
+        var errors = [UInt8]()
         var truncated = false
-        let fd = out.fileHandleForReading.fileDescriptor
+        var timedOut = false
+        var open: Set<Int32> = [outFD, errFD]
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { break }
-            output += buffer[..<n]
-            if output.count > maxOutput {
-                output.removeLast(output.count - maxOutput)
-                truncated = true
-                process.terminate()
+        while !open.isEmpty {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else {
+                timedOut = true
                 break
             }
+            var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            let (ls, las) = left.components
+            let ms = Int32(min(Int64(Int32.max), ls * 1000 + las / 1_000_000_000_000_000 + 1))
+            let ready = poll(&fds, nfds_t(fds.count), ms)
+            if ready < 0, errno == EINTR { continue }
+            guard ready > 0 else { continue }
+            for p in fds where p.revents != 0 {
+                let n = buffer.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
+                if n < 0, errno == EAGAIN || errno == EINTR { continue }
+                if n <= 0 {
+                    open.remove(p.fd)
+                    continue
+                }
+                if p.fd == outFD {
+                    output += buffer[..<n]
+                    if output.count > maxOutput {
+                        output.removeLast(output.count - maxOutput)
+                        truncated = true
+                        open.removeAll()
+                    }
+                } else if errors.count < Git.maxErrorBytes {
+                    errors += buffer[..<min(n, Git.maxErrorBytes - errors.count)]
+                }
+            }
         }
+        if process.isRunning { process.terminate() }
         process.waitUntilExit()
-        timer.cancel()
-        errorDone.wait()
-        let timedOut = process.terminationReason == .uncaughtSignal && !truncated
         return Result(
             status: timedOut ? -1 : process.terminationStatus, output: output, truncated: truncated,
-            errorText: timedOut ? "git did not finish within \(timeout)" : errorBytes.text)
+            errorText: timedOut
+                ? "git did not finish within \(timeout)"
+                : String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
 
-/// stderr of a git run, filled by its reader thread.
-private final class LockedBytes: @unchecked Sendable {
-    private let lock = NSLock()
-    private var bytes = Data()
-    private var done = false
-
-    func append(_ data: Data, limit: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        if bytes.count < limit { bytes.append(data.prefix(limit - bytes.count)) }
-    }
-
-    var text: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}

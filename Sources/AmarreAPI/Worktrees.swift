@@ -15,12 +15,19 @@ public struct Worktrees: Sendable {
 
     // MARK: creation
 
-    /// Makes (or reuses) the worktree of `spec` and returns where it is. `inUse` maps worktree
-    /// paths of live sessions to their ids. `created` tells whether it is new (removed again if
-    /// the session cannot be created).
+    /// What `prepare` made, so that a session that cannot be created takes back exactly that
+    /// (never a branch or a worktree that was there before).
+    struct Made {
+        var worktree = false
+        var branch = false
+    }
+
+    /// Makes (or reuses) the worktree of `spec` and returns where it is (its real path).
+    /// `inUse` maps the real paths of live sessions' worktrees to their ids. Only worktrees under
+    /// the worktree root are amarre's to reuse; one the user made elsewhere is refused.
     func prepare(
         _ spec: WorktreeSpec, instance: InstanceConfig, sessionName: String?, fallbackName: String, inUse: [String: String]
-    ) throws(AmarreError) -> (info: WorktreeInfo, created: Bool) {
+    ) throws(AmarreError) -> (info: WorktreeInfo, made: Made) {
         let top = git.run(["rev-parse", "--show-toplevel"], in: spec.repo)
         guard top.ok, FileManager.default.fileExists(atPath: spec.repo) else {
             throw .badRequest("\(spec.repo) is not a git repository")
@@ -36,19 +43,20 @@ public struct Worktrees: Sendable {
         guard !branch.hasPrefix("-"), git.run(["check-ref-format", "--branch", branch], in: repo).ok else {
             throw .badRequest("\"\(branch)\" is not a valid branch name")
         }
-        // A worktree that has the branch checked out already is reused.
-        if let existing = worktreePath(of: branch, in: repo) {
+        let root = instance.worktreeRoot ?? configuration.worktreeRoot
+        // A worktree that has the branch checked out already is reused, if it is amarre's.
+        if let listed = worktreePath(of: branch, in: repo) {
+            let existing = Self.realpath(listed) ?? listed
             if let session = inUse[existing] {
                 throw .badRequest("branch \(branch) is in use by session \(session)")
             }
-            // The repository's own checkout is the user's, never an agent's worktree.
-            guard (Self.realpath(existing) ?? existing) != (Self.realpath(repo) ?? repo) else {
-                throw .badRequest("branch \(branch) is checked out in \(repo) itself; give the session another branch")
+            // The repository's own checkout, or one the user made elsewhere, is never an agent's.
+            guard Self.isUnder(existing, root: root) else {
+                throw .badRequest("branch \(branch) is checked out in \(existing), which is not amarre's; give the session another branch")
             }
             let base = try resolveBase(spec.base, branch: branch, in: repo)
-            return (WorktreeInfo(repo: repo, branch: branch, base: base, path: existing, baseRef: spec.base), false)
+            return (WorktreeInfo(repo: repo, branch: branch, base: base, path: existing, baseRef: spec.base), Made())
         }
-        let root = instance.worktreeRoot ?? configuration.worktreeRoot
         let path = root + "/" + URL(fileURLWithPath: repo).lastPathComponent + "/" + branch
         do {
             try FileManager.default.createDirectory(
@@ -68,13 +76,22 @@ public struct Worktrees: Sendable {
             add = git.run(["worktree", "add", "-b", branch, "--", path, base], in: repo)
         }
         guard add.ok else { throw .badRequest("git worktree add failed: " + Self.firstLines(add.errorText)) }
-        return (WorktreeInfo(repo: repo, branch: branch, base: base, path: path, baseRef: spec.base), true)
+        return (
+            WorktreeInfo(repo: repo, branch: branch, base: base, path: Self.realpath(path) ?? path, baseRef: spec.base),
+            Made(worktree: true, branch: !exists)
+        )
     }
 
-    /// Removes a worktree made for a session that could not be created.
-    func discard(_ info: WorktreeInfo) {
-        _ = git.run(["worktree", "remove", "--force", "--", info.path], in: info.repo)
-        _ = git.run(["branch", "-D", "--", info.branch], in: info.repo)
+    /// Takes back what `prepare` made for a session that could not be created.
+    func discard(_ info: WorktreeInfo, made: Made) {
+        if made.worktree { _ = git.run(["worktree", "remove", "--force", "--", info.path], in: info.repo) }
+        if made.branch { _ = git.run(["branch", "-D", "--", info.branch], in: info.repo) }
+    }
+
+    /// `path` is strictly inside `root` (both resolved).
+    static func isUnder(_ path: String, root: String) -> Bool {
+        let base = realpath(root) ?? root
+        return path.hasPrefix(base.hasSuffix("/") ? base : base + "/")
     }
 
     /// The worktree (of `repo`) that has `branch` checked out.
@@ -135,9 +152,13 @@ public struct Worktrees: Sendable {
     // MARK: removal at delete
 
     /// `{"path","removed","reason"?}` after the session's delete: removed when clean (or `force`).
-    func remove(_ info: WorktreeInfo, force: Bool) -> WorktreeRemoval {
+    func remove(_ info: WorktreeInfo, force: Bool, root: String) -> WorktreeRemoval {
         guard FileManager.default.fileExists(atPath: info.path) else {
             return WorktreeRemoval(path: info.path, removed: true)
+        }
+        // Only worktrees amarre made (under its root) are ever removed.
+        guard Self.isUnder(Self.realpath(info.path) ?? info.path, root: root) else {
+            return WorktreeRemoval(path: info.path, removed: false, reason: "not under amarre's worktree root")
         }
         if !force {
             let status = git.run(["status", "--porcelain", "--untracked-files=normal"], in: info.path)

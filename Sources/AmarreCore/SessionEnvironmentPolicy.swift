@@ -6,8 +6,13 @@
 /// with `LD_PRELOAD` or `NODE_OPTIONS`), so they are refused unless the instance lists them
 /// in `allowSessionEnv`.
 public enum SessionEnvironmentPolicy {
-    public static let deniedPrefixes = ["AMARRE_", "LD_"]
-    public static let deniedNames: Set<String> = ["NODE_OPTIONS", "BASH_ENV", "ENV", "PYTHONSTARTUP", "PERL5OPT", "RUBYOPT"]
+    public static let deniedPrefixes = ["AMARRE_", "LD_", "BASH_FUNC_", "GIT_CONFIG"]
+    public static let deniedNames: Set<String> = [
+        "NODE_OPTIONS", "BASH_ENV", "ENV", "PYTHONSTARTUP", "PERL5OPT", "RUBYOPT",
+        // Code loaded from paths, or run by tools the agent uses without asking.
+        "PYTHONPATH", "NODE_PATH", "PERL5LIB", "RUBYLIB", "PROMPT_COMMAND",
+        "GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_EDITOR",
+    ]
 
     public static func isDenied(_ name: String) -> Bool {
         deniedNames.contains(name) || deniedPrefixes.contains { name.hasPrefix($0) }

@@ -171,6 +171,7 @@ public final class SessionHost {
             throw AmarreError(.unknownInstance, instanceId: body.instanceId ?? "")
         }
         try SessionEnvironmentPolicy.check(body.env, instance: instance)
+        try checkWorktreeFree(body.worktreeInfo, for: nil)
         if let cwd = body.cwd {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: cwd, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -216,6 +217,15 @@ public final class SessionHost {
         sessions.values.reduce(0) { $0 + ($1.status != .stopped || $1.holdsAgent ? 1 : 0) } + stopping.count
     }
 
+    /// One worktree, one live session: checked here, on the loop, so two creates at once cannot
+    /// both take it.
+    private func checkWorktreeFree(_ worktree: WorktreeInfo?, for id: SessionID?) throws(AmarreError) {
+        guard let path = worktree?.path else { return }
+        if let other = sessions.values.first(where: { $0.id != id && $0.status != .stopped && $0.request.worktreeInfo?.path == path }) {
+            throw .badRequest("the worktree \(path) is in use by session \(other.id)")
+        }
+    }
+
     private func checkCapacity() throws(AmarreError) {
         guard activeCount < configuration.maxSessions else {
             throw AmarreError(.maxSessionsReached, limit: configuration.maxSessions)
@@ -230,6 +240,10 @@ public final class SessionHost {
             throw AmarreError(.alreadyRunning, detail: "its agent is still stopping; try again in a moment", retryAfter: 1)
         }
         if session.status == .stopped { try checkCapacity() }
+        // The policy may have grown since the session was made; and its worktree may have
+        // been taken by another session meanwhile.
+        try SessionEnvironmentPolicy.check(session.request.env, instance: session.instance)
+        try checkWorktreeFree(session.request.worktreeInfo, for: id)
         try session.start()
         session.recordEvent("restarted", extra: #","by":"request""#)
         return session.summary

@@ -302,15 +302,14 @@ def test_existing_branch_not_checked_out_gets_a_worktree(wt_stack, made, tmp_pat
     assert git(repo, "rev-parse", "refs/heads/existing") == first
 
 
-def test_existing_worktree_with_the_branch_is_reused(wt_stack, made, clients, tmp_path):
+def test_a_worktree_the_user_made_elsewhere_is_never_taken(wt_stack, made, tmp_path):
+    """A branch checked out in a worktree outside amarre's root is the user's: 400, untouched."""
     repo = make_repo(tmp_path)
     elsewhere = Path(os.path.realpath(tmp_path)) / "by-hand"
     git(repo, "worktree", "add", "-q", "-b", "manual", str(elsewhere))
     write(elsewhere / "work.txt", "in progress\n")
-    s = wt_create(made, repo, branch="manual")
-    assert (s["worktree"]["branch"], s["worktree"]["path"], s["cwd"]) == ("manual", str(elsewhere), str(elsewhere))
-    assert SHA.fullmatch(s["worktree"]["base"]), s
-    assert agent_write(wt_stack, clients, s["id"], "agent.txt", "x\n")["cwd"] == str(elsewhere)
+    detail = made.bad(worktree={"repo": str(repo), "branch": "manual"})
+    assert str(elsewhere) in detail and "not amarre's" in detail, detail
     assert (elsewhere / "work.txt").read_text() == "in progress\n"
     assert sorted(worktree_paths(repo)) == sorted([str(repo), str(elsewhere)])
 
