@@ -147,6 +147,17 @@ public struct AmarreConfiguration: Sendable, Equatable {
     }
 }
 
+extension AmarreConfiguration {
+    /// The largest value each numeric variable takes (others: 2^31 - 1).
+    static let maximum: [String: Int] = [
+        "AMARRE_MAX_RECORD_BYTES": 1 << 30, "AMARRE_CLIENT_BUFFER_BYTES": 1 << 34, "AMARRE_STDIN_BUFFER_BYTES": 1 << 30,
+        "AMARRE_RETAIN_RECORDS": 1 << 40, "AMARRE_RETAIN_BYTES": 1 << 50, "AMARRE_DIFF_MAX_BYTES": 1 << 30,
+        "AMARRE_KILL_GRACE_MS": 3_600_000, "AMARRE_PING_INTERVAL_MS": 3_600_000, "AMARRE_COMMIT_INTERVAL_MS": 60_000,
+        "AMARRE_RESTART_BACKOFF_MS": 3_600_000, "AMARRE_LIST_CACHE_MS": 60_000, "AMARRE_PUSH_GRACE_MS": 86_400_000,
+        "AMARRE_PAIR_TTL_S": 604_800, "AMARRE_GIT_TIMEOUT_MS": 600_000, "AMARRE_API_THREADS": 1024,
+    ]
+}
+
 /// `AMARRE_AUTH`.
 public enum AuthMode: String, Sendable, Equatable, Codable {
     /// Every REST route but `/healthz` and `/auth/pair`, and every WebSocket upgrade, need a
@@ -181,6 +192,9 @@ extension AmarreConfiguration {
             guard let n = Int(text), n > 0 || (allowZero && n == 0) else {
                 throw ConfigurationError("\(name) must be a positive integer, got \"\(text)\"")
             }
+            // Durations and sizes far past any use would only overflow arithmetic later.
+            let most = AmarreConfiguration.maximum[name] ?? Int(Int32.max)
+            guard n <= most else { throw ConfigurationError("\(name) must be at most \(most), got \(n)") }
             return n
         }
 

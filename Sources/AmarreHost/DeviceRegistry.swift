@@ -114,15 +114,24 @@ final class DeviceRegistry {
         return !wasDirty
     }
 
-    /// Writes pending `lastSeenAt` changes.
+    /// Writes pending `lastSeenAt` changes, off the loop (nothing waits for them). Changes that
+    /// grant or take away access are written before they are answered (`persist`); a write here
+    /// carries the whole table as it is now, so an older one never undoes a newer one's content.
     func flushLastSeen() {
         guard lastSeenDirty else { return }
-        do {
-            try persist()
-        } catch {
-            logger.warning("cannot write lastSeenAt of devices", metadata: ["error": "\(error)"])
+        lastSeenDirty = false
+        let (snapshot, path, logger) = (table, self.path, self.logger)
+        DeviceRegistry.writer.async {
+            do {
+                try CredentialFile.save(snapshot, to: path)
+            } catch {
+                logger.warning("cannot write lastSeenAt of devices", metadata: ["error": "\(error)"])
+            }
         }
     }
+
+    /// The one queue every write of the device file goes through, so they land in order.
+    static let writer = DispatchQueue(label: "amarre.devices.file")
 
     // MARK: private
 
@@ -140,7 +149,9 @@ final class DeviceRegistry {
 
     private func persist() throws(AmarreError) {
         do {
-            try CredentialFile.save(table, to: path)
+            let (snapshot, path) = (table, self.path)
+            // Through the writer queue (after any lastSeen write still queued), and waited for.
+            try DeviceRegistry.writer.sync { try CredentialFile.save(snapshot, to: path) }
             lastSeenDirty = false
         } catch {
             logger.error("cannot write the device file", metadata: ["path": "\(path)", "error": "\(error)"])

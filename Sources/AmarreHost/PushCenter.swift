@@ -130,11 +130,18 @@ final class PushCenter {
         if expoTried > 0 { expoDelivered?(event, report.expoSent) }
     }
 
+    /// Written off the loop (a write with fsync would stall every session's relay), in order.
+    private static let writer = DispatchQueue(label: "amarre.push.registry")
+
     private func save() {
-        do {
-            try registry.save(to: path)
-        } catch {
-            logger.error("cannot write the push registry", metadata: ["path": "\(path)", "error": "\(error)"])
+        let snapshot = registry
+        let (path, logger) = (self.path, self.logger)
+        Self.writer.async {
+            do {
+                try snapshot.save(to: path)
+            } catch {
+                logger.error("cannot write the push registry", metadata: ["path": "\(path)", "error": "\(error)"])
+            }
         }
     }
 }

@@ -71,6 +71,15 @@ public final class PushSender: Sendable {
         report: @escaping @Sendable (PushReport) -> Void
     ) {
         let loop = group.next()
+        // Everything from here on (key agreement, encryption, signing) runs on the sender's
+        // own loop, never on the caller's (the relay's).
+        loop.execute { self.sendNow(event, subscriptions: subscriptions, expoTokens: expoTokens, useHooks: useHooks, on: loop, report: report) }
+    }
+
+    private func sendNow(
+        _ event: PushEvent, subscriptions: [WebPushSubscription], expoTokens: [String], useHooks: Bool, on loop: any EventLoop,
+        report: @escaping @Sendable (PushReport) -> Void
+    ) {
         var futures: [EventLoopFuture<PushReport>] = []
         for subscription in subscriptions {
             futures.append(webPush(event, to: subscription, attempt: 0, on: loop))
@@ -95,7 +104,16 @@ public final class PushSender: Sendable {
             guard let p256dh = Secrets.base64urlDecode(subscription.p256dh), let auth = Secrets.base64urlDecode(subscription.auth),
                 let audience = subscription.audience
             else { throw PushFileError("subscription keys or endpoint unusable") }
-            let body = try WebPushCrypto.encrypt(event.json, p256dh: p256dh, auth: auth)
+            let body: [UInt8]
+            do {
+                body = try WebPushCrypto.encrypt(event.json, p256dh: p256dh, auth: auth)
+            } catch WebPushCrypto.Failure.payloadTooLarge {
+                // Never lose the notification to its length: who needs you, at least.
+                var short = event
+                short.body = "\(event.sessionName) needs you"
+                short.title = String(event.title.prefix(60))
+                body = try WebPushCrypto.encrypt(short.json, p256dh: p256dh, auth: auth)
+            }
             let expires = Int64(Date().timeIntervalSince1970) + Self.vapidLifetimeSeconds
             var headers = HTTPHeaders()
             headers.add(name: "Content-Encoding", value: "aes128gcm")
@@ -110,9 +128,12 @@ public final class PushSender: Sendable {
             logger.warning("web push not sent", metadata: ["push.endpoint": "\(Self.redacted(subscription.endpoint))", "error": "\(error)"])
             return loop.makeSucceededFuture(PushReport(failures: 1))
         }
-        return client.execute(request: request, eventLoop: .delegate(on: loop), deadline: .now() + settings.timeout)
+        return client.execute(
+            request: request, delegate: BoundedAnswer(limit: Self.maxAnswerBytes), eventLoop: .delegate(on: loop),
+            deadline: .now() + settings.timeout
+        ).futureResult
             .flatMapWithEventLoop { response, loop -> EventLoopFuture<PushReport> in
-                switch response.status.code {
+                switch response.status {
                 case 200..<300:
                     return loop.makeSucceededFuture(PushReport(webPushSent: 1))
                 case 404, 410:
@@ -120,10 +141,10 @@ public final class PushSender: Sendable {
                     return loop.makeSucceededFuture(PushReport(goneEndpoints: [subscription.endpoint]))
                 case 429, 500..<600:
                     return self.retry(event, to: subscription, attempt: attempt, retryAfter: response.headers.first(name: "Retry-After"), on: loop,
-                                      why: "HTTP \(response.status.code)")
+                                      why: "HTTP \(response.status)")
                 default:
                     self.logger.warning(
-                        "web push refused", metadata: ["push.endpoint": "\(Self.redacted(subscription.endpoint))", "http.status": "\(response.status.code)"])
+                        "web push refused", metadata: ["push.endpoint": "\(Self.redacted(subscription.endpoint))", "http.status": "\(response.status)"])
                     return loop.makeSucceededFuture(PushReport(failures: 1))
                 }
             }
@@ -230,11 +251,11 @@ public final class PushSender: Sendable {
             logger.warning("notification URL unusable", metadata: ["error": "\(error)"])
             return loop.makeSucceededFuture(nil)
         }
-        return client.execute(request: request, eventLoop: .delegate(on: loop), deadline: .now() + settings.timeout)
-            .map { response -> (Int, [UInt8])? in
-                let bytes = response.body.map { Array($0.readableBytesView.prefix(Self.maxAnswerBytes)) } ?? []
-                return (Int(response.status.code), bytes)
-            }
+        return client.execute(
+            request: request, delegate: BoundedAnswer(limit: Self.maxAnswerBytes), eventLoop: .delegate(on: loop),
+            deadline: .now() + settings.timeout
+        ).futureResult
+            .map { response -> (Int, [UInt8])? in (response.status, response.body) }
             .recover { error in
                 self.logger.warning("notification request failed", metadata: ["error": "\(error)"])
                 return nil
@@ -283,4 +304,33 @@ public struct PushReport: Sendable, Equatable {
         goneEndpoints += other.goneEndpoints
         goneTokens += other.goneTokens
     }
+}
+
+/// A push service's answer, its body kept only up to a limit: a service (or an endpoint a
+/// paired device registered) that streams a huge answer cannot grow the host's memory.
+final class BoundedAnswer: HTTPClientResponseDelegate, @unchecked Sendable {
+    // Called on the task's event loop only, one call at a time (AsyncHTTPClient's contract).
+    struct Response: Sendable {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: [UInt8]
+    }
+
+    private let limit: Int
+    private var answer = Response(status: 0, headers: HTTPHeaders(), body: [])
+
+    init(limit: Int) { self.limit = limit }
+
+    func didReceiveHead(task: HTTPClient.Task<Response>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        answer.status = Int(head.status.code)
+        answer.headers = head.headers
+        return task.eventLoop.makeSucceededFuture(())
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Response>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        if answer.body.count < limit { answer.body += buffer.readableBytesView.prefix(limit - answer.body.count) }
+        return task.eventLoop.makeSucceededFuture(())
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Response>) throws -> Response { answer }
 }

@@ -6,6 +6,17 @@ public struct PushTexts: Sendable {
 
     /// Characters of a request's summary a notification carries at most.
     public static let maxSummaryCharacters = 100
+    /// Characters of a session's name, and of a request's first line, in a notification.
+    public static let maxLabelCharacters = 60
+    public static let maxHeadCharacters = 80
+
+    static func label(_ name: String?, _ session: String) -> String {
+        cut(name.flatMap { $0.isEmpty ? nil : collapse($0) } ?? session, maxLabelCharacters)
+    }
+
+    static func cut(_ text: String, _ n: Int) -> String {
+        text.count > n ? String(text.prefix(n - 1)) + "…" : text
+    }
 
     public var detail: Detail
     /// Base of links (`AMARRE_PUBLIC_URL`), ending in `/`.
@@ -23,11 +34,11 @@ public struct PushTexts: Sendable {
     public func awaitingInput(session: String, name: String?, requestId: String, title: String?, message: String?)
         -> PushEvent
     {
-        let label = name.flatMap { $0.isEmpty ? nil : $0 } ?? session
+        let label = Self.label(name, session)
         var body = "\(label) needs you"
         if detail == .full {
             let lines = (title ?? "").split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-            let head = PushTexts.collapse(lines.first.map(String.init) ?? "")
+            let head = Self.cut(PushTexts.collapse(lines.first.map(String.init) ?? ""), Self.maxHeadCharacters)
             var summary = lines.count > 1 ? String(lines[1]) : ""
             if summary.isEmpty { summary = message ?? "" }
             summary = PushTexts.collapse(summary)
@@ -41,7 +52,7 @@ public struct PushTexts: Sendable {
     }
 
     public func done(session: String, name: String?) -> PushEvent {
-        let label = name.flatMap { $0.isEmpty ? nil : $0 } ?? session
+        let label = Self.label(name, session)
         return PushEvent(
             trigger: .done, sessionId: session, sessionName: label, title: "\(label): done",
             body: detail == .full ? "The agent finished its run." : "\(label) needs you", url: url(session: session))
@@ -49,10 +60,10 @@ public struct PushTexts: Sendable {
 
     /// `how`: "code 3", "signal SIGKILL", or a reason (`restore_failed`).
     public func crashed(session: String, name: String?, how: String) -> PushEvent {
-        let label = name.flatMap { $0.isEmpty ? nil : $0 } ?? session
+        let label = Self.label(name, session)
         return PushEvent(
             trigger: .crashed, sessionId: session, sessionName: label, title: "\(label): crashed",
-            body: detail == .full ? "The agent exited (\(how))" : "\(label) needs you", url: url(session: session))
+            body: detail == .full ? "The agent exited (\(Self.cut(how, 120)))" : "\(label) needs you", url: url(session: session))
     }
 
     public func test() -> PushEvent {

@@ -159,10 +159,15 @@ public final class RecordStore: Sendable {
                 merged.searchable.removeAll { $0.0 == id }
             }
             var dropped = 0
+            var droppedKeys = Set<String>()
             while merged.bytes > RecordStore.maxRetryBytes, !merged.records.isEmpty {
-                merged.bytes -= merged.records.removeFirst().2.count
+                let record = merged.records.removeFirst()
+                merged.bytes -= record.2.count
+                droppedKeys.insert("\(record.0.rawValue)/\(record.1)")
                 dropped += 1
             }
+            // What was never stored is not indexed either.
+            if !droppedKeys.isEmpty { merged.searchable.removeAll { droppedKeys.contains("\($0.0.rawValue)/\($0.1)") } }
             if dropped > 0 {
                 logger.error("store retry buffer full: oldest records dropped", metadata: ["records": "\(dropped)"])
             }

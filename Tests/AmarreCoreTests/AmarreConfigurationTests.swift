@@ -144,6 +144,15 @@ struct AmarreConfigurationTests {
         #expect(message?.contains(value) == true)
     }
 
+    @Test("durations and sizes past their maximum are errors naming the variable")
+    func maximums() {
+        for (name, value) in [("AMARRE_PUSH_GRACE_MS", "10000000000000"), ("AMARRE_PAIR_TTL_S", "999999999"), ("AMARRE_KILL_GRACE_MS", "3600001")] {
+            let message = failure { () throws(ConfigurationError) in try load([name: value]) }
+            #expect(message?.contains(name) == true, "\(name)")
+        }
+        #expect((try? load(["AMARRE_PUSH_GRACE_MS": "86400000"]))?.pushGraceMs == 86_400_000)
+    }
+
     @Test("a port above 65535 is an error")
     func portTooLarge() {
         let message = failure { () throws(ConfigurationError) in try load(["AMARRE_PORT": "70000"]) }
