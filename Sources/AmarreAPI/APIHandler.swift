@@ -256,6 +256,11 @@ public struct APIHandler: Sendable {
                     status: 200,
                     encoding: ["worktree": WorktreeRemoval(path: worktree.path, removed: false, reason: "in use by session \(other.id)")])
             }
+            // Not under the feet of the agent: it has the kill grace to go, and then some.
+            let deadline = ContinuousClock.now + .milliseconds(worktrees.configuration.killGraceMs) + .seconds(5)
+            while case .stopping(true) = try ask(host, .sessionStopping(id)), ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
             let force = request.query.split(separator: "&").contains("worktree=remove")
             let instance = worktrees.configuration.instance((try? answer.summaryValue())?.instanceId)
             let root = instance?.worktreeRoot ?? worktrees.configuration.worktreeRoot

@@ -148,6 +148,9 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     case stopSession(SessionID)
     /// `PATCH /sessions/<id>` `{"name"}`; nil or "" removes the name.
     case renameSession(SessionID, name: String?)
+    /// Whether a deleted session's agent is still stopping (amarre-api waits for it before it
+    /// removes the session's worktree).
+    case sessionStopping(SessionID)
 
     // Access control. Only the owner (whoever can open the 0600 control socket) sends
     // `pairCreate`, `tokenCreate`, `listDevices` and `revokeDevice`; amarre-api sends
@@ -273,6 +276,7 @@ public enum ControlResponse: Sendable, Codable, Equatable {
     case pushTokens(list: [String])
     case pushToken(token: String)
     case answered(id: String)
+    case stopping(Bool)
 
     public static func sessions(_ summaries: [SessionSummary]) -> ControlResponse { .sessionsJSON(SummaryJSON(summaries)) }
     public static func session(_ summary: SessionSummary) -> ControlResponse { .sessionJSON(SummaryJSON(summary)) }

@@ -132,6 +132,8 @@ public final class SessionHost {
                 guard session.status != .stopped else { throw AmarreError(.notRunning, detail: "the session is stopped already") }
                 session.archive {}
                 return .session(session.summary)
+            case .sessionStopping(let id):
+                return .stopping(stopping[id] != nil)
             case .renameSession(let id, let name):
                 guard let session = sessions[id] else { throw .notFound }
                 session.rename(name)
