@@ -49,7 +49,7 @@ final class PushCenter {
 
     func markNotified(session: SessionID, request: String) {
         registry.markNotified(session.rawValue + "/" + request)
-        save()
+        save(wait: false)
     }
 
     /// A revoked device's subscriptions and tokens go with it.
@@ -104,17 +104,21 @@ final class PushCenter {
     private func send(_ event: PushEvent, subscriptions: [WebPushSubscription], tokens: [String], hooks: Bool, sender: PushSender) {
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         let loop = eventLoop
-        sender.send(event, subscriptions: subscriptions, expoTokens: tokens, useHooks: hooks) { report in
-            loop.execute { bound.value.sent(event, report) }
-        }
+        sender.send(
+            event, subscriptions: subscriptions, expoTokens: tokens, useHooks: hooks,
+            gone: { endpoint in loop.execute { bound.value.removeGone(endpoint) } },
+            report: { report in loop.execute { bound.value.sent(event, report) } })
+    }
+
+    private func removeGone(_ endpoint: String) {
+        let before = registry.subscriptions.count
+        registry.subscriptions.removeAll { $0.endpoint == endpoint }
+        if registry.subscriptions.count != before { save() }
     }
 
     private func sent(_ event: PushEvent, _ report: PushReport) {
         var changed = false
-        if !report.goneEndpoints.isEmpty {
-            registry.subscriptions.removeAll { report.goneEndpoints.contains($0.endpoint) }
-            changed = true
-        }
+        // Gone subscriptions went already (`removeGone`), as soon as their service said so.
         if !report.goneTokens.isEmpty {
             registry.expoTokens.removeAll { report.goneTokens.contains($0.token) }
             changed = true
@@ -130,18 +134,21 @@ final class PushCenter {
         if expoTried > 0 { expoDelivered?(event, report.expoSent) }
     }
 
-    /// Written off the loop (a write with fsync would stall every session's relay), in order.
+    /// Every write goes through one queue, in order. What a device registers is written before
+    /// it is answered (`wait`), so it survives a SIGKILL; what is noted per notification is
+    /// written without waiting (a write with fsync there would stall every session's relay).
     private static let writer = DispatchQueue(label: "amarre.push.registry")
 
-    private func save() {
+    private func save(wait: Bool = true) {
         let snapshot = registry
         let (path, logger) = (self.path, self.logger)
-        Self.writer.async {
+        let write: @Sendable () -> Void = {
             do {
                 try snapshot.save(to: path)
             } catch {
                 logger.error("cannot write the push registry", metadata: ["path": "\(path)", "error": "\(error)"])
             }
         }
+        if wait { Self.writer.sync(execute: write) } else { Self.writer.async(execute: write) }
     }
 }

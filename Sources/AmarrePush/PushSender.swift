@@ -66,23 +66,31 @@ public final class PushSender: Sendable {
 
     /// Sends `event`; `report` runs once, on one of the sender's event loops, when every
     /// channel has answered or given up.
+    /// - Parameter gone: called at once for a subscription the push service says is gone, so
+    ///   the next event skips it even while other channels of this one are still being sent.
     public func send(
         _ event: PushEvent, subscriptions: [WebPushSubscription], expoTokens: [String], useHooks: Bool = true,
-        report: @escaping @Sendable (PushReport) -> Void
+        gone: @escaping @Sendable (String) -> Void = { _ in }, report: @escaping @Sendable (PushReport) -> Void
     ) {
         let loop = group.next()
         // Everything from here on (key agreement, encryption, signing) runs on the sender's
         // own loop, never on the caller's (the relay's).
-        loop.execute { self.sendNow(event, subscriptions: subscriptions, expoTokens: expoTokens, useHooks: useHooks, on: loop, report: report) }
+        loop.execute {
+            self.sendNow(event, subscriptions: subscriptions, expoTokens: expoTokens, useHooks: useHooks, on: loop, gone: gone, report: report)
+        }
     }
 
     private func sendNow(
         _ event: PushEvent, subscriptions: [WebPushSubscription], expoTokens: [String], useHooks: Bool, on loop: any EventLoop,
-        report: @escaping @Sendable (PushReport) -> Void
+        gone: @escaping @Sendable (String) -> Void, report: @escaping @Sendable (PushReport) -> Void
     ) {
         var futures: [EventLoopFuture<PushReport>] = []
         for subscription in subscriptions {
-            futures.append(webPush(event, to: subscription, attempt: 0, on: loop))
+            futures.append(
+                webPush(event, to: subscription, attempt: 0, on: loop).map { part in
+                    for endpoint in part.goneEndpoints { gone(endpoint) }
+                    return part
+                })
         }
         if !expoTokens.isEmpty { futures.append(expo(event, tokens: expoTokens, on: loop)) }
         if useHooks, let url = settings.ntfyURL { futures.append(ntfy(event, url: url, on: loop)) }

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -265,6 +266,16 @@ class WSClient:
             self.ws.close()
         except Exception:
             pass
+
+
+def agent_pid(client) -> dict:
+    """Asks an agent built on agentlib for its pid (the nonce skips anything a reconnect replays)."""
+    nonce = uuid.uuid4().hex
+    client.send({"type": "e2e.pid", "nonce": nonce})
+    while True:
+        rec = client.recv_until("e2e.pid")[-1]
+        if rec.get("nonce") == nonce:
+            return rec
 
 
 # -- the stack -----------------------------------------------------------------------------

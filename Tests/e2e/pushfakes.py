@@ -32,6 +32,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import http_ece
+import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -590,3 +591,11 @@ def encrypt_for(subscription: dict, plaintext: bytes) -> bytes:
     return http_ece.encrypt(plaintext, salt=os.urandom(16), private_key=sender,
                             dh=unb64url(subscription["keys"]["p256dh"]),
                             auth_secret=unb64url(subscription["keys"]["auth"]), version="aes128gcm")
+
+
+@pytest.fixture(scope="module")
+def fakes():
+    """The fake push services, one set per test module."""
+    f = PushFakes()
+    yield f
+    f.stop()

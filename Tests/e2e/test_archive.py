@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from conftest import (REPO, SHARED_GRACE_MS, Stack, agent, cmdline, command_instance, is_alive, proc_state,
+from conftest import (REPO, agent_pid, SHARED_GRACE_MS, Stack, agent, cmdline, command_instance, is_alive, proc_state,
                       stack_fixture, wait_for)
 
 FAKES = REPO / "Tests" / "fakes"
@@ -98,16 +98,6 @@ def session_events(stack: Stack, sid: str) -> list[dict]:
     return [e for e in events(stack, sid) if e.get("type") == "amarre.session_event"]
 
 
-def agent_info(client) -> dict:
-    """Asks an agent built on agentlib for its pid (the nonce skips anything replayed)."""
-    nonce = uuid.uuid4().hex
-    client.send({"type": "e2e.pid", "nonce": nonce})
-    while True:
-        rec = client.recv_until("e2e.pid")[-1]
-        if rec.get("nonce") == nonce:
-            return rec
-
-
 def listed(stack: Stack, query: str = "") -> dict[str, dict]:
     r = stack.get("/sessions" + query)
     assert r.status == 200, r
@@ -139,7 +129,7 @@ def test_stop_keeps_the_history_frees_the_slot_and_the_agent_is_gone(stack_facto
     sid = first["id"]
     c = s.ws(sid)
     try:
-        info = agent_info(c)
+        info = agent_pid(c)
         c.send({"type": "e2e.note", "text": "remember me"})
         assert c.recv_record() == {"type": "e2e.received", "record": {"type": "e2e.note", "text": "remember me"}}
         assert s.post("/sessions", {"instanceId": "exiter"}).status == 429  # the cap holds while it runs
@@ -198,7 +188,7 @@ def test_stop_kills_an_agent_that_ignores_sigterm_and_its_group_after_the_grace(
     log = tmp_path / "term.log"
     sid = made("term_ignorer", env={"E2E_TERM_LOG": str(log)})["id"]
     c = clients(archive_stack.ws(sid))
-    info = agent_info(c)
+    info = agent_pid(c)
     pid, grandchild = info["pid"], info["grandchild"]
     start = time.monotonic()
     stop(archive_stack, sid)

@@ -5,21 +5,11 @@ import uuid
 
 import pytest
 
-from conftest import SHARED_GRACE_MS, children, fields, is_alive, proc_ppid, proc_state, wait_for
+from conftest import agent_pid, SHARED_GRACE_MS, children, fields, is_alive, proc_ppid, proc_state, wait_for
 
 
 def crash_event(exit_code, signal):
     return {"type": "amarre.session_event", "event": "crashed", "exitCode": exit_code, "signal": signal}
-
-
-def agent_pid(client) -> dict:
-    """Asks the agent for its pid; the nonce skips anything a reconnect might replay."""
-    nonce = uuid.uuid4().hex
-    client.send({"type": "e2e.pid", "nonce": nonce})
-    while True:
-        rec = client.recv_until("e2e.pid")[-1]
-        if rec.get("nonce") == nonce:
-            return rec
 
 
 def test_all_stdout_before_a_crash_is_delivered_before_the_crash_event(stack, sessions, clients):

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from conftest import (DEFAULT_TIMEOUT, PY, Stack, _start_and_yield, agent, command_instance,
                       session_maker, wait_for)
-from pushfakes import (PushFakes, Received, WebPushService, b64url, encrypt_for, event_is,
+from pushfakes import (PushFakes, fakes, Received, WebPushService, b64url, encrypt_for, event_is,
                        message_is, public_point, sign_vapid, unb64url)
 
 GRACE_MS = 300
@@ -230,13 +230,6 @@ def expo_token() -> str:
 
 
 # -- fixtures --------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def fakes():
-    f = PushFakes()
-    yield f
-    f.stop()
-
 
 @pytest.fixture(scope="module")
 def push_stack(request, fakes):
@@ -935,6 +928,8 @@ def test_a_subscription_the_push_service_calls_gone_is_removed(push_stack, fakes
     run_once(push_stack, first)
     gone.wait(1, trigger(first, "done"))
     [p1] = main_sub.wait(1, trigger(first, "done"))
+    # The host has taken the service's answer in once the subscription left its registry.
+    wait_for(lambda: gone.endpoint not in (push_stack.dir / "push.json").read_text(), what="the gone subscription removed")
     run_once(push_stack, second)
     [p2] = main_sub.wait(1, trigger(second, "done"))
     gone.expect_count(1, within=QUIET)

@@ -6,17 +6,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import stack_fixture, wait_for
-from pushfakes import PushFakes
+from pushfakes import fakes  # noqa: F401  (fixture)
 from web_helpers import browser, pages  # noqa: F401  (fixtures)
 
 GRACE_MS = 300
-
-
-@pytest.fixture(scope="module")
-def fakes():
-    f = PushFakes()
-    yield f
-    f.stop()
 
 
 @pytest.fixture(scope="module")
