@@ -11,6 +11,7 @@ import argparse
 import ctypes
 import datetime as dt
 import http.client
+import importlib.util
 import json
 import os
 import platform
@@ -287,9 +288,8 @@ class Stack:
         self.pids: dict[str, int] = {}
         self.flood_cmd = [sys.executable, "-S", str(self.repo / "bench/agents/flood.py")]
         # Issue 14: the same flood, or one of indexed (pi message_end) records with varied words.
-        piflood = self.state / "piflood.py"
-        piflood.write_text(PIFLOOD_LIB + PIFLOOD_MAIN)
-        self.piflood_cmd = [sys.executable, "-S", str(piflood)]
+        # The same agent: {"piflood": N} makes it write indexed records.
+        self.piflood_cmd = self.flood_cmd
 
     def amarre_env(self, label: str, durable: bool) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AMARRE_")}
@@ -926,128 +926,12 @@ def bench_replay(stack: Stack, cfg) -> dict:
 
 # --- search (issue 14) ----------------------------------------------------------------
 
-# The indexed-flood agent, written to <state>/piflood.py and run as the `piflood` instance of
-# the store-on stack. The library part is also exec'd here, to know the words it writes.
-PIFLOOD_LIB = r'''
-import random
-
-CONSONANTS, VOWELS = "bdfgklmnprstvz", "aeiou"
-# A record's text is one half from each pool; the pool sizes are coprime, so consecutive
-# records run through ~1M different texts before one repeats.
-HALVES = (1024, 1021)
-PI_HEAD = '{"type":"message_end","n":"'
-PI_MID = '","message":{"role":"assistant","content":[{"type":"text","text":"'
-PI_TAIL = '"}]}}'
-
-
-def vocabulary(count=2048, seed=14):
-    """`count` made-up words of 2 to 4 syllables (b-a, k-o, ...): a word is in ~0.6 % of texts."""
-    rng = random.Random(seed)
-    seen, out = set(), []
-    while len(out) < count:
-        w = "".join(rng.choice(CONSONANTS) + rng.choice(VOWELS) for _ in range(rng.choice((2, 3, 3, 4))))
-        if w not in seen:
-            seen.add(w)
-            out.append(w)
-    return out
-
-
-def halves(words, count, length, seed):
-    """`count` texts of random words, each padded with spaces to exactly `length` characters."""
-    rng = random.Random(seed)
-    out = []
-    for _ in range(count):
-        parts, used = [], 0
-        while True:
-            w = rng.choice(words)
-            if used + len(w) + 1 > length:
-                break
-            parts.append(w)
-            used += len(w) + 1
-        out.append((" ".join(parts) + " ").ljust(length))
-    return out
-
-
-def pi_texts(size):
-    """The two pools of half texts that make records of exactly `size` bytes."""
-    room = size - (len(PI_HEAD) + 8 + len(PI_MID) + len(PI_TAIL))
-    words = vocabulary()
-    return halves(words, HALVES[0], room // 2, 1), halves(words, HALVES[1], room - room // 2, 2)
-'''
-
-PIFLOOD_MAIN = r'''
-import json
-import sys
-
-BATCH = 512
-POOLS = {}
-
-
-def pools(size):
-    if size not in POOLS:
-        a, b = pi_texts(size)
-        POOLS[size] = ([x.encode() for x in a], [x.encode() for x in b])
-    return POOLS[size]
-
-
-def plain(out, count, size):
-    """Exactly bench/agents/flood.py's records: {"type":"flood","n":"00000042","pad":"xxx..."}."""
-    head = b'{"type":"flood","n":"'
-    fixed = len(head) + 8 + len(b'","pad":"') + len(b'"}')
-    template = head + b'%08d","pad":"' + b"x" * max(0, size - fixed) + b'"}\n'
-    n = 0
-    while n < count:
-        end = min(count, n + BATCH)
-        out.write(b"".join([template % i for i in range(n, end)]))
-        n = end
-    out.flush()
-
-
-def indexed(out, count, size, first):
-    """`count` pi message_end records of exactly `size` bytes, text number `first` + i."""
-    a, b = pools(size)
-    la, lb = len(a), len(b)
-    template = (PI_HEAD + "%08d" + PI_MID).encode() + b"%s%s" + (PI_TAIL + "\n").encode()
-    n = 0
-    while n < count:
-        end = min(count, n + BATCH)
-        out.write(b"".join([template % (i, a[(first + i) % la], b[(first + i) % lb]) for i in range(n, end)]))
-        n = end
-    out.flush()
-
-
-def main():
-    pools(200)  # before the first trigger, so it is not timed
-    out = sys.stdout.buffer
-    for line in sys.stdin.buffer:
-        line = line.rstrip(b"\r\n")
-        if not line:
-            continue
-        try:
-            msg = json.loads(line)
-        except ValueError:
-            msg = None
-        if isinstance(msg, dict) and isinstance(msg.get("flood"), int):
-            plain(out, max(0, msg["flood"]), int(msg.get("size", 200)))
-        elif isinstance(msg, dict) and isinstance(msg.get("piflood"), int):
-            indexed(out, max(0, msg["piflood"]), int(msg.get("size", 200)), int(msg.get("from", 0)))
-        else:
-            out.write(line + b"\n")
-            out.flush()
-
-
-if __name__ == "__main__":
-    try:
-        main()
-    except (BrokenPipeError, KeyboardInterrupt):
-        pass
-'''
-
-
 def piflood_lib() -> dict:
-    ns: dict = {}
-    exec(PIFLOOD_LIB, ns)
-    return ns
+    """bench/agents/flood.py's names (its word pools), without running it."""
+    spec = importlib.util.spec_from_file_location("amarre_bench_flood", Path(__file__).parent / "agents" / "flood.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return vars(module)
 
 
 def open_ready(stack: Stack, sid: str) -> Conn:
@@ -1057,6 +941,8 @@ def open_ready(stack: Stack, sid: str) -> Conn:
     if b'"amarre.hello"' not in hello:
         c.close()
         raise RuntimeError(f"first frame is not amarre.hello: {hello[:100]!r}")
+    # {"piflood":0} builds the agent's word pools (writing nothing) before anything is timed.
+    c.send_text(b'{"piflood":0,"size":200}')
     c.send_text(b'{"type":"ready"}')
     while b'"type":"ready"' not in c.next_text():
         pass

@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from conftest import Stack, agent, cmdline, command_instance, proc_state, stack_fixture, wait_for
+from test_search import say
 from web_helpers import PHONE, browser, pages  # noqa: F401  (fixtures)
 
 INSTANCES = [command_instance("echo", agent("echo.py"))]
@@ -46,24 +47,6 @@ def turn(prompt: str, answer: str) -> list[dict]:
         {"type": "message_end", "message": reply},
         {"type": "agent_end", "messages": []},
     ]
-
-
-def say(stack: Stack, sid: str, records: list[dict]) -> list[int]:
-    """Has the echo agent write `records`; returns their `_seq`s once the last one is stored."""
-    client = stack.ws(sid)
-    try:
-        for r in records:
-            client.send(r)
-        seqs = []
-        for _ in records:
-            client.recv_record()
-            seqs.append(json.loads(client.last_text)["_seq"])
-    finally:
-        client.close()
-    last = seqs[-1]
-    wait_for(lambda: (e := stack.get(f"/sessions/{sid}/events?before={last + 1}&limit=1").json)
-             and e[-1]["_seq"] == last, what=f"record {last} to be stored")
-    return seqs
 
 
 def session_with_a_needle(stack: Stack, name: str, needle: str, before: int = 20, after: int = 60) -> tuple[str, int]:
