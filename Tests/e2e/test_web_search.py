@@ -7,7 +7,6 @@ Stable selectors (the contract's page): search input [data-testid=search], resul
 archive section [data-testid=archive], resume [data-testid=resume], stop [data-testid=stop]."""
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
