@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Types shared by every process: ids, summaries, configuration, the API<->host
@@ -51,10 +53,21 @@ let package = Package(
                 "AmarreCore", "AmarreAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+
+        // Metrics: every target records through swift-metrics; this one holds the Prometheus
+        // registry each process bootstraps and renders for `GET /metrics`.
+        .target(
+            name: "AmarreMetrics",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict),
 
@@ -66,7 +79,10 @@ let package = Package(
         // The durable store: sessions and every record, in SQLite (WAL) through GRDB.
         .target(
             name: "AmarreStore",
-            dependencies: ["AmarreCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "AmarreCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             swiftSettings: strict),
 
         // The only target that sees libfcgi.
@@ -78,19 +94,23 @@ let package = Package(
         .target(
             name: "AmarreAPI",
             dependencies: [
-                "AmarreCore", "AmarreAuth", "AmarreStore", "CFastCGI",
+                "AmarreCore", "AmarreAuth", "AmarreStore", "AmarreMetrics", "CFastCGI",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strict),
         .executableTarget(
             name: "amarre-api",
-            dependencies: ["AmarreAPI", "AmarreCore", "AmarreLogging", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "AmarreAPI", "AmarreCore", "AmarreLogging", "AmarreMetrics", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
 
         .target(
             name: "AmarreHost",
             dependencies: [
-                "AmarreCore", "AmarreAuth", "AmarreAgents", "AmarrePush", "AmarreStore", "CAmarreSpawn",
+                "AmarreCore", "AmarreAuth", "AmarreAgents", "AmarrePush", "AmarreStore", "AmarreMetrics", "CAmarreSpawn",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -102,14 +122,14 @@ let package = Package(
         .executableTarget(
             name: "amarre-host",
             dependencies: [
-                "AmarreHost", "AmarreCore", "AmarreLogging",
+                "AmarreHost", "AmarreCore", "AmarreLogging", "AmarreMetrics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
 
-        .executableTarget(name: "amarre-demo-agent", dependencies: ["AmarreAgents"], swiftSettings: strict),
+        .executableTarget(name: "amarre-demo-agent", dependencies: ["AmarreAgents", "AmarreCore"], swiftSettings: strict),
 
         .testTarget(name: "AmarreCoreTests", dependencies: ["AmarreCore"], swiftSettings: strict),
         .testTarget(name: "AmarreAuthTests", dependencies: ["AmarreAuth", "AmarreCore"], swiftSettings: strict),

@@ -1,4 +1,5 @@
 import AmarreAuth
+import AmarreMetrics
 public import AmarreCore
 import Foundation
 public import Logging
@@ -19,6 +20,12 @@ public struct APIHandler: Sendable {
     public var pushEnabled = true
     /// Worktrees, changes and files (git and the file system, on this thread).
     public var worktrees: Worktrees?
+    /// `AMARRE_BASE_PATH`: the cookie's path.
+    public var basePath = "/"
+    /// `AMARRE_METRICS_TOKEN`: a scraper's bearer token for `GET /metrics`.
+    public var metricsToken: String?
+    /// This process's series for `GET /metrics` (after the host's).
+    public var metrics: @Sendable () -> [UInt8] = { [] }
 
     public init(
         originPolicy: OriginPolicy, logger: Logger, events: (any EventSource)? = nil,
@@ -40,6 +47,9 @@ public struct APIHandler: Sendable {
             authenticator: Authenticator(mode: configuration.auth, path: configuration.devicesPath, logger: logger))
         pushEnabled = configuration.push
         worktrees = Worktrees(configuration: configuration)
+        basePath = configuration.basePath
+        metricsToken = configuration.metricsToken
+        metrics = { AmarreMetrics.exposition() }
     }
 
     /// The answer to `request`; never fails: every error is turned into its HTTP answer here.
@@ -49,6 +59,17 @@ public struct APIHandler: Sendable {
         } catch {
             return HTTPResponse(failure: error)
         }
+    }
+
+    /// `respond(to:host:)` logging with `logger` (which carries the request's id); a request
+    /// that may change something reaches the host with its id (`ControlRequest.traced`).
+    public func respond(to request: HTTPRequest, host: some ControlChannel, logger: Logger) -> HTTPResponse {
+        var handler = self
+        handler.logger = logger
+        guard let id = request.requestID, request.method != .get, request.method != .head else {
+            return handler.respond(to: request, host: host)
+        }
+        return handler.respond(to: request, host: TracedChannel(base: host, requestID: id))
     }
 
     private func answer(_ request: HTTPRequest, host: some ControlChannel) throws(APIError) -> HTTPResponse {
@@ -68,7 +89,7 @@ public struct APIHandler: Sendable {
         }
         let resolution = Route.resolve(method: request.method, path: request.path, query: request.query)
         let access = authenticator?.decide(request) ?? .open
-        if access == .denied {
+        if access == .denied, !isScraper(request, resolution) {
             // Without credentials only the open routes answer: everything else, unknown
             // paths included, is 401, so nothing about the API is learnt without them.
             guard case .matched(let route) = resolution, route.isOpen else {
@@ -92,6 +113,14 @@ public struct APIHandler: Sendable {
         }
     }
 
+    /// `GET /metrics` with `Authorization: Bearer $AMARRE_METRICS_TOKEN`.
+    private func isScraper(_ request: HTTPRequest, _ resolution: RouteResolution) -> Bool {
+        guard let metricsToken, resolution == .matched(.metrics), let header = request.authorization,
+            header.hasPrefix("Bearer ")
+        else { return false }
+        return Secrets.constantTimeEqual(Secrets.sha256(String(header.dropFirst(7))), Secrets.sha256(metricsToken))
+    }
+
     /// Once a minute per device: tells the host it was seen (`lastSeenAt`) and gives a browser
     /// its cookie again with a fresh lifetime, so a device in use never gets logged out.
     private func refresh(_ access: AccessDecision, request: HTTPRequest, response: inout HTTPResponse, host: some ControlChannel) {
@@ -99,7 +128,7 @@ public struct APIHandler: Sendable {
         else { return }
         _ = try? host.exchange(.touchDevice(id: info.id))
         if source == .cookie {
-            response.headers.append(.init("Set-Cookie", AccessControl.setCookie(token, secure: request.scheme == "https")))
+            response.headers.append(.init("Set-Cookie", AccessControl.setCookie(token, secure: request.scheme == "https", path: basePath)))
         }
     }
 
@@ -131,7 +160,7 @@ public struct APIHandler: Sendable {
             let answer = try ask(host, .revokeDevice(id: info.id))
             guard case .revoked = answer else { throw unexpected(route, answer) }
             var response = HTTPResponse.noContent
-            response.headers.append(.init("Set-Cookie", AccessControl.clearCookie(secure: request.scheme == "https")))
+            response.headers.append(.init("Set-Cookie", AccessControl.clearCookie(secure: request.scheme == "https", path: basePath)))
             return response
         case .authDevice:
             guard case .device(let info, _, _) = access else { return .json(status: 200, text: #"{"auth":"none"}"#) }
@@ -181,6 +210,30 @@ public struct APIHandler: Sendable {
             let answer = try ask(host, .answerRequest(session: session, requestId: requestID, answer: parsed))
             guard case .answered(let id) = answer else { throw unexpected(route, answer) }
             return try .json(status: 200, encoding: AnsweredBody(id: id, resolved: true))
+        case .sendPrompt(let id):
+            let prompt: PromptRequest
+            do {
+                prompt = try PromptRequest.parse(body: request.body)
+            } catch {
+                throw APIError(error)
+            }
+            let answer = try ask(host, .sendPrompt(session: id, prompt: prompt))
+            guard case .accepted(let after) = answer else { throw unexpected(route, answer) }
+            return try .json(status: 202, encoding: AcceptedBody(sessionId: id.rawValue, afterSeq: after))
+        case .abortRun(let id):
+            let answer = try ask(host, .abortRun(session: id))
+            guard case .accepted(let after) = answer else { throw unexpected(route, answer) }
+            return try .json(status: 202, encoding: AcceptedBody(sessionId: id.rawValue, afterSeq: after))
+        case .listRequests(let id):
+            let answer = try ask(host, .openRequests(session: id))
+            guard case .requests(let records) = answer else { throw unexpected(route, answer) }
+            return .json(status: 200, text: #"{"requests":["# + records.joined(separator: ",") + "]}")
+        case .metrics:
+            let answer = try ask(host, .metrics)
+            guard case .metricsText(let hostText) = answer else { throw unexpected(route, answer) }
+            return HTTPResponse(
+                status: 200, headers: [.init("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                body: Array(hostText.utf8) + metrics())
         case .listInstances:
             let answer = try ask(host, .listInstances)
             guard case .instances(let instances) = answer else { throw unexpected(route, answer) }
@@ -304,7 +357,7 @@ public struct APIHandler: Sendable {
             throw unexpected(.pair, answer)
         }
         var response = try HTTPResponse.json(status: 200, encoding: PairedBody(id: id, name: name, kind: "browser"))
-        response.headers.append(.init("Set-Cookie", AccessControl.setCookie(token, secure: request.scheme == "https")))
+        response.headers.append(.init("Set-Cookie", AccessControl.setCookie(token, secure: request.scheme == "https", path: basePath)))
         response.headers.append(.init("Cache-Control", "no-store"))
         return response
     }
@@ -459,6 +512,11 @@ struct PairRequest: Equatable {
 }
 
 /// `POST /sessions/<id>/requests/<requestId>`'s answer.
+private struct AcceptedBody: Encodable {
+    var sessionId: String
+    var afterSeq: Int64
+}
+
 private struct AnsweredBody: Encodable {
     var id: String
     var resolved: Bool

@@ -16,8 +16,10 @@ private let libfcgiInitStatus: Int32 = FCGX_Init()
 /// and its own persistent `HostClient`. `stop()` shuts the listening socket down so blocked
 /// accepts return, lets requests in flight finish, and removes the socket file.
 ///
-/// nginx must not keep FastCGI connections open (`fastcgi_keep_conn off`): a thread serving
-/// a kept connection waits on it rather than on the listening socket.
+/// nginx may keep FastCGI connections open (`fastcgi_keep_conn on` with an upstream
+/// `keepalive`): a thread serves one connection at a time, request after request, so nginx's
+/// idle connections (workers × keepalive) must stay fewer than the threads (SPEC §8); an idle
+/// one is closed after `idleTimeout`.
 public final class FastCGIServer: Sendable {
     /// Largest request body read; a larger one gets 413 `payload_too_large`.
     public static let maxBodyBytes = 1 << 20
@@ -174,25 +176,37 @@ public final class FastCGIServer: Sendable {
                 close(connection)
                 continue
             }
-            // FCGX_Accept_r first finishes the previous request (closing its connection unless
-            // it is kept), then reads a request from `ipcFd` when that is open.
+            // One connection, one request after another while nginx keeps it (FastCGI's
+            // FCGI_KEEP_CONN, `fastcgi_keep_conn on`), until it closes it or it is idle for
+            // `idleTimeout`.
             request.pointee.ipcFd = connection
+            // FCGX_Accept_r first finishes the previous request (closing the connection unless
+            // nginx asked to keep it), then reads the next request from `ipcFd`.
             request.pointee.keepConnection = 1
             // A connection that times out is closed at once, not with libfcgi's lingering close.
             request.pointee.detached = 1
-            let status = FCGX_Accept_r(request)
-            if status < 0 {
-                // No request within the idle timeout, or not FastCGI: libfcgi has closed it.
-                logger.debug("FastCGI connection closed without a request", metadata: ["error": "\(UnixSocket.describe(errno: -status))"])
-                continue
+            while true {
+                let status = FCGX_Accept_r(request)
+                if status < 0 {
+                    // No request within the idle timeout, nginx closed it, or not FastCGI:
+                    // libfcgi has closed it.
+                    logger.trace("FastCGI connection closed", metadata: ["error": "\(UnixSocket.describe(errno: -status))"])
+                    break
+                }
+                serve(request, host: host)
+                guard request.pointee.keepConnection != 0, !stopping.load(ordering: .acquiring) else {
+                    // The request was read to its end, so the connection can be closed at once:
+                    // without this libfcgi half-closes and waits for nginx to close first, a
+                    // round trip per request that caps the control plane's rate.
+                    FCGX_Detach(request)
+                    // Flushes the answer and closes the connection now, not at the next accept.
+                    FCGX_Finish_r(request)
+                    break
+                }
+                // Flushes the answer now; the connection stays open for the next request.
+                FCGX_Finish_r(request)
+                if request.pointee.ipcFd < 0 { break }
             }
-            serve(request, host: host)
-            // The request was read to its end, so the connection can be closed at once:
-            // without this libfcgi half-closes and waits for nginx to close first, a round
-            // trip per request that caps the control plane's rate.
-            FCGX_Detach(request)
-            // Flushes the answer and closes the connection now, not at the next accept.
-            FCGX_Finish_r(request)
         }
         // FCGX_Finish_r (or the failed FCGX_Accept_r) has freed the request's streams and
         // parameters; the listening socket is the server's.
@@ -202,18 +216,23 @@ public final class FastCGIServer: Sendable {
         let envp = request.pointee.envp
         // Each parameter is copied at once: libfcgi frees them at FCGX_Finish_r.
         var httpRequest = HTTPRequest(parameters: { name in FCGX_GetParam(name, envp).map { String(cString: $0) } })
-        let response: HTTPResponse
-        if let body = readBody(request.pointee.in) {
+        var logger = self.logger
+        if let id = httpRequest.requestID { logger[metadataKey: "request.id"] = "\(id)" }
+        var response: HTTPResponse
+        let limit = Self.bodyLimit(path: httpRequest.path)
+        if let body = readBody(request.pointee.in, limit: limit) {
             httpRequest.body = body
-            response = handler.respond(to: httpRequest, host: host)
+            response = handler.respond(to: httpRequest, host: host, logger: logger)
         } else {
             logger.notice(
                 "request body over the limit",
-                metadata: ["http.path": "\(httpRequest.path)", "http.limit": "\(Self.maxBodyBytes)"])
+                metadata: ["http.path": "\(httpRequest.path)", "http.limit": "\(limit)"])
             response = HTTPResponse(
-                failure: APIError(AmarreError(.payloadTooLarge, detail: "request body over \(Self.maxBodyBytes) bytes")))
+                failure: APIError(AmarreError(.payloadTooLarge, detail: "request body over \(limit) bytes")))
         }
+        if let id = httpRequest.requestID { response.headers.append(.init("X-Request-Id", id)) }
         let written = write(response.cgiBytes(includeBody: httpRequest.method != .head), to: request.pointee.out)
+        APIMetrics.counted(httpRequest, status: response.status)
         logger.debug(
             "answered",
             metadata: [
@@ -225,20 +244,26 @@ public final class FastCGIServer: Sendable {
         }
     }
 
-    /// The request body, or nil when it is over `maxBodyBytes` (the rest is drained, bounded).
-    private func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?) -> [UInt8]? {
+    /// The largest body taken at `path`: `PromptRequest.maxBodyBytes` for a prompt (images),
+    /// `maxBodyBytes` elsewhere.
+    static func bodyLimit(path: String) -> Int {
+        path.hasSuffix("/prompt") || path.hasSuffix("/prompt/") ? PromptRequest.maxBodyBytes : maxBodyBytes
+    }
+
+    /// The request body, or nil when it is over `limit` (the rest is drained, bounded).
+    private func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?, limit: Int) -> [UInt8]? {
         var body = [UInt8]()
         var total = 0
         var chunk = [UInt8](repeating: 0, count: Self.bodyChunkBytes)
-        while total <= Self.maxBodyBytes + Self.maxDrainBytes {
+        while total <= limit + Self.maxDrainBytes {
             let count = Int(chunk.withUnsafeMutableBufferPointer { buffer in
                 buffer.withMemoryRebound(to: CChar.self) { FCGX_GetStr($0.baseAddress, Int32($0.count), stream) }
             })
             guard count > 0 else { break }
             total += count
-            if total <= Self.maxBodyBytes { body += chunk[..<count] }
+            if total <= limit { body += chunk[..<count] }
         }
-        return total <= Self.maxBodyBytes ? body : nil
+        return total <= limit ? body : nil
     }
 
     /// Writes `bytes` to a FastCGI stream with `FCGX_PutStr` (never the variadic `FPrintF`).

@@ -22,6 +22,9 @@ public struct HTTPRequest: Sendable, Equatable {
     /// Who sent the request, for the pairing attempt limit: `REMOTE_ADDR`, or the last
     /// `X-Forwarded-For` entry when a proxy on the same machine (`tailscale serve`) passed it on.
     public var clientAddress: String
+    /// nginx's `$request_id` (`X-Request-Id`, FastCGI `HTTP_X_REQUEST_ID`): at most 64 letters,
+    /// digits and dashes, else nil.
+    public var requestID: String?
 
     public init(
         method: HTTPMethod, path: String, query: String = "", host: String? = nil, origin: String? = nil,
@@ -38,6 +41,14 @@ public struct HTTPRequest: Sendable, Equatable {
         self.authorization = authorization
         self.cookie = cookie
         self.clientAddress = clientAddress
+    }
+
+    /// A request id fit for logs and headers, or nil.
+    static func validRequestID(_ text: String) -> String? {
+        guard !text.isEmpty, text.utf8.count <= 64,
+            text.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) })
+        else { return nil }
+        return text
     }
 
     /// Builds a request from CGI parameters, as nginx's `fastcgi_param`s name them; the body
@@ -67,6 +78,7 @@ public struct HTTPRequest: Sendable, Equatable {
             cookie: parameter("HTTP_COOKIE").flatMap { $0.isEmpty ? nil : $0 },
             clientAddress: HTTPRequest.clientAddress(
                 remote: parameter("REMOTE_ADDR") ?? "", forwardedFor: parameter("HTTP_X_FORWARDED_FOR")))
+        requestID = parameter("HTTP_X_REQUEST_ID").flatMap(HTTPRequest.validRequestID)
     }
 
     /// The address a request came from. A loopback peer is a proxy on this machine

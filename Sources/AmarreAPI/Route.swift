@@ -35,12 +35,45 @@ public enum Route: Sendable, Equatable {
     case search(SearchParameters)
     case sessionChanges(SessionID, path: String?)
     case sessionFiles(SessionID, path: String)
+    case sendPrompt(SessionID)
+    case abortRun(SessionID)
+    case listRequests(SessionID)
+    case metrics
 
     /// The notification routes (503 `push_disabled` with `AMARRE_PUSH=0`).
     public var isPush: Bool {
         switch self {
         case .pushVapid, .pushSubscribe, .pushUnsubscribe, .pushTest, .pushTokens, .pushAddToken, .pushRemoveToken: true
         default: false
+        }
+    }
+
+    /// The route's path pattern, a bounded label for metrics (`/sessions/{id}/prompt`).
+    public var template: String {
+        switch self {
+        case .health: "/healthz"
+        case .listInstances: "/instances"
+        case .listSessions, .createSession, .listSessionsWithStatus: "/sessions"
+        case .getSession, .deleteSession, .renameSession: "/sessions/{id}"
+        case .restartSession: "/sessions/{id}/restart"
+        case .sessionEvents: "/sessions/{id}/events"
+        case .pair: "/auth/pair"
+        case .logout: "/auth/logout"
+        case .authDevice: "/auth/device"
+        case .pushVapid: "/push/vapid"
+        case .pushSubscribe, .pushUnsubscribe: "/push/subscriptions"
+        case .pushTest: "/push/test"
+        case .pushTokens, .pushAddToken: "/push/tokens"
+        case .pushRemoveToken: "/push/tokens/{token}"
+        case .answerRequest: "/sessions/{id}/requests/{requestId}"
+        case .stopSession: "/sessions/{id}/stop"
+        case .search: "/search"
+        case .sessionChanges: "/sessions/{id}/changes"
+        case .sessionFiles: "/sessions/{id}/files"
+        case .sendPrompt: "/sessions/{id}/prompt"
+        case .abortRun: "/sessions/{id}/abort"
+        case .listRequests: "/sessions/{id}/requests"
+        case .metrics: "/metrics"
         }
     }
 
@@ -137,6 +170,10 @@ enum Resource: Equatable {
     case search
     case sessionChanges(SessionID)
     case sessionFiles(SessionID)
+    case sessionPrompt(SessionID)
+    case sessionAbort(SessionID)
+    case sessionRequests(SessionID)
+    case metrics
 
     /// Longest request id or push token taken from a path.
     static let maxSegmentBytes = 256
@@ -153,6 +190,7 @@ enum Resource: Equatable {
         case 1 where segments[0] == "instances": self = .instances
         case 1 where segments[0] == "sessions": self = .sessions
         case 1 where segments[0] == "search": self = .search
+        case 1 where segments[0] == "metrics": self = .metrics
         case 2 where segments[0] == "auth" && segments[1] == "pair": self = .authPair
         case 2 where segments[0] == "auth" && segments[1] == "logout": self = .authLogout
         case 2 where segments[0] == "auth" && segments[1] == "device": self = .authDevice
@@ -179,6 +217,15 @@ enum Resource: Equatable {
         case 3 where segments[0] == "sessions" && segments[2] == "files":
             guard let id = SessionID(segments[1]) else { return nil }
             self = .sessionFiles(id)
+        case 3 where segments[0] == "sessions" && segments[2] == "prompt":
+            guard let id = SessionID(segments[1]) else { return nil }
+            self = .sessionPrompt(id)
+        case 3 where segments[0] == "sessions" && segments[2] == "abort":
+            guard let id = SessionID(segments[1]) else { return nil }
+            self = .sessionAbort(id)
+        case 3 where segments[0] == "sessions" && segments[2] == "requests":
+            guard let id = SessionID(segments[1]) else { return nil }
+            self = .sessionRequests(id)
         case 3 where segments[0] == "sessions" && segments[2] == "stop":
             guard let id = SessionID(segments[1]) else { return nil }
             self = .sessionStop(id)
@@ -213,6 +260,10 @@ enum Resource: Equatable {
         case .pushTokens: [(.get, .pushTokens), (.post, .pushAddToken)]
         case .pushToken(let token): [(.delete, .pushRemoveToken(token))]
         case .sessionRequest(let id, let request): [(.post, .answerRequest(id, requestID: request))]
+        case .sessionPrompt(let id): [(.post, .sendPrompt(id))]
+        case .sessionAbort(let id): [(.post, .abortRun(id))]
+        case .sessionRequests(let id): [(.get, .listRequests(id))]
+        case .metrics: [(.get, .metrics)]
         }
     }
 

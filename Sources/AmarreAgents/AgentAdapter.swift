@@ -31,4 +31,7 @@ public protocol AgentAdapter: Sendable {
     /// What the host must remember to resume this conversation after a restart (claude's
     /// `session_id`, pi's session file), once the agent has told it.
     var resumeToken: String? { get }
+    /// What the next process of this session starts from (tools allowed for the session, the
+    /// conversation's size); the host keeps it with the session.
+    var carry: AdapterCarry { get }
 }

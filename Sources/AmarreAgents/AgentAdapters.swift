@@ -9,13 +9,20 @@ public enum AgentAdapters {
     /// pi gets a `PiAdapter` (pass-through that learns the session file to resume);
     /// claude-code a `ClaudeCodeAdapter` (translation to and from pi's shapes). Each call makes
     /// a fresh adapter with fresh random request ids: call it once per spawned process.
-    public static func adapter(for instance: InstanceConfig) -> (any AgentAdapter)? {
+    ///
+    /// - Parameters:
+    ///   - resumeToken: the conversation the process resumes (claude `--resume`), if any.
+    ///   - carry: what the session's previous process handed on (grants, conversation size).
+    public static func adapter(
+        for instance: InstanceConfig, resumeToken: String? = nil, carry: AdapterCarry = AdapterCarry()
+    ) -> (any AgentAdapter)? {
         switch instance.agent {
         case .pi:
-            return PiAdapter(idPrefix: "amarre-" + randomTag())
+            return PiAdapter(idPrefix: "amarre-" + randomTag(), carry: carry)
         case .claudeCode where instance.raw != true:
             return ClaudeCodeAdapter(
-                idPrefix: "amarre-" + randomTag(), model: instance.model,
+                idPrefix: "amarre-" + randomTag(), model: instance.model, models: instance.models,
+                allowBypass: instance.allowBypass == true, resumeToken: resumeToken, carry: carry,
                 clock: { Int64((Date().timeIntervalSince1970 * 1000).rounded()) })
         default:
             return nil

@@ -15,6 +15,7 @@ extension ClaudeCodeAdapter {
         case "system" where record["subtype"]?.stringValue == "init":
             if let session = record["session_id"]?.stringValue { resumeToken = session }
             if let name = record["model"]?.stringValue { model = name }
+            if let mode = record["permissionMode"]?.stringValue { permissionMode = mode }
             out.toClients.append(line)
         case "stream_event" where !fromSubagent:
             handleStreamEvent(record["event"] ?? [:], into: &out)
@@ -162,7 +163,10 @@ extension ClaudeCodeAdapter {
             if let reason = event["delta"]?["stop_reason"]?.stringValue { draft?.stopReason = reason }
             draft?.mergeUsage(event["usage"])
         case "message_stop":
-            if draft?.streamed == true { finishDraft(into: &out) }
+            // An interrupt cuts the message off: claude then sends a null stop_reason and
+            // message_stop before its result.
+            let cutOff = run?.interrupted == true && draft?.stopReason == nil
+            if draft?.streamed == true { finishDraft(stopReason: cutOff ? "aborted" : nil, into: &out) }
         default:
             return
         }

@@ -31,6 +31,12 @@ extension ClaudeCodeAdapter {
                 return
             }
             sendControl(ClaudeRecord.setModel(modelID), for: .setModel(modelID, id: id), into: &out)
+        case "get_available_models":
+            out.client(PiRecord.response(id: id, command: type, data: ["models": .array(availableModels)]))
+        case "set_permission_mode":
+            setPermissionMode(command["mode"]?.stringValue, id: id, into: &out)
+        case "revoke_tool_permission":
+            revoke(command["toolName"]?.stringValue, id: id, into: &out)
         case "extension_ui_response":
             answer(command, into: &out)
         default:
@@ -95,6 +101,61 @@ extension ClaudeCodeAdapter {
         }
     }
 
+    /// The permission modes a client may choose: claude's, `bypassPermissions` only when the
+    /// instance allows it.
+    var permissionModes: [String] {
+        ["default", "acceptEdits", "plan"] + (allowBypass ? ["bypassPermissions"] : [])
+    }
+
+    private mutating func setPermissionMode(_ mode: String?, id: JSONValue?, into out: inout AdapterOutput) {
+        let type = "set_permission_mode"
+        guard let mode else {
+            out.client(PiRecord.failure(id: id, command: type, "set_permission_mode needs a \"mode\" string"))
+            return
+        }
+        guard permissionModes.contains(mode) else {
+            let detail = mode == "bypassPermissions"
+                ? "bypassPermissions is not allowed for this instance (\"allowBypass\": true allows it)"
+                : "unknown permission mode \(mode); one of \(permissionModes.joined(separator: ", "))"
+            out.client(PiRecord.failure(id: id, command: type, detail))
+            return
+        }
+        sendControl(ClaudeRecord.setPermissionMode(mode), for: .setPermissionMode(mode, id: id), into: &out)
+    }
+
+    /// Takes back an "allow for this session": later calls of the tool are asked again. claude
+    /// was given the request's suggested rules for the session when the grant was made; an
+    /// `ask` rule for the tool (flag settings, this process only) makes it ask again.
+    private mutating func revoke(_ tool: String?, id: JSONValue?, into out: inout AdapterOutput) {
+        let type = "revoke_tool_permission"
+        guard let tool else {
+            out.client(PiRecord.failure(id: id, command: type, "revoke_tool_permission needs a \"toolName\" string"))
+            return
+        }
+        guard grants.revoke(tool) else {
+            out.client(PiRecord.failure(id: id, command: type, "\(tool) is not allowed for this session"))
+            return
+        }
+        askedAgain.append(tool)
+        sendControl(ClaudeRecord.askRules(askedAgain), for: .quiet, into: &out)
+        out.client(PiRecord.response(id: id, command: type))
+        out.client(grants.record)
+    }
+
+    /// pi's `get_available_models` list: the instance's models, else claude's.
+    var availableModels: [JSONValue] {
+        if let configuredModels {
+            return configuredModels.map { ["provider": "anthropic", "id": .string($0), "name": .string($0)] }
+        }
+        return claudeModels.compactMap { entry in
+            guard let value = entry["value"]?.stringValue else { return nil }
+            return .object(dropping: [
+                "provider": "anthropic", "id": .string(value), "name": entry["displayName"],
+                "description": entry["description"],
+            ])
+        }
+    }
+
     var queueUpdate: JSONValue {
         PiRecord.queueUpdate(steering: [], followUp: queue.map(\.text))
     }
@@ -111,8 +172,11 @@ extension ClaudeCodeAdapter {
             "sessionFile": .null,
             "sessionId": resumeToken.map(JSONValue.string) ?? .null,
             "autoCompactionEnabled": true,
-            "messageCount": .int(history.totalCount),
+            "messageCount": .int(earlierMessages + history.totalCount),
             "pendingMessageCount": .int(queue.count),
+            "permissionMode": .string(permissionMode),
+            "permissionModes": .array(permissionModes.map(JSONValue.string)),
+            "allowedTools": .array(grants.tools.map(JSONValue.string)),
         ]
     }
 

@@ -16,12 +16,21 @@ extension ClaudeCodeAdapter {
         }
         let tool = request["tool_name"]?.stringValue ?? "tool"
         let input = request["input"] ?? [:]
+        if tool != "ExitPlanMode", grants.allows(tool) {
+            // Allowed for this session: nobody is asked.
+            out.agent(ClaudeRecord.allow(requestID: requestID, input: input))
+            return
+        }
         if tool == "ExitPlanMode", let plan = input["plan"]?.stringValue {
             out.client(PiRecord.planCapture(id: nextID("plan"), plan: plan))
         }
         let id = nextID("ui")
-        pendingPermissions[id] = PendingPermission(requestID: requestID, toolName: tool, input: input)
-        out.client(PiRecord.confirm(id: id, title: "Allow \(tool)?", message: ToolInputPreview.text(for: input)))
+        pendingPermissions[id] = PendingPermission(
+            requestID: requestID, toolName: tool, input: input,
+            suggestions: request["permission_suggestions"]?.arrayValue ?? [])
+        let card = PiRecord.confirm(id: id, title: "Allow \(tool)?", message: ToolInputPreview.text(for: input))
+        // A plan is accepted per plan: "for this session" is not offered for ExitPlanMode.
+        out.client(tool == "ExitPlanMode" ? card : card.setting("toolName", to: .string(tool)))
     }
 
     /// A client's `extension_ui_response`: `confirmed: true` allows with the original input,
@@ -31,7 +40,20 @@ extension ClaudeCodeAdapter {
             return
         }
         if response["confirmed"]?.boolValue == true, response["cancelled"]?.boolValue != true {
-            out.agent(ClaudeRecord.allow(requestID: pending.requestID, input: pending.input))
+            guard response["scope"]?.stringValue == "session", pending.toolName != "ExitPlanMode" else {
+                out.agent(ClaudeRecord.allow(requestID: pending.requestID, input: pending.input))
+                return
+            }
+            out.agent(ClaudeRecord.allow(
+                requestID: pending.requestID, input: pending.input,
+                updatedPermissions: ClaudeRecord.sessionPermissions(pending.suggestions)))
+            if grants.allow(pending.toolName) {
+                if askedAgain.contains(pending.toolName) {
+                    askedAgain.removeAll { $0 == pending.toolName }
+                    sendControl(ClaudeRecord.askRules(askedAgain), for: .quiet, into: &out)
+                }
+                out.client(grants.record)
+            }
         } else {
             out.agent(ClaudeRecord.deny(requestID: pending.requestID, message: Self.denialMessage))
         }
@@ -65,11 +87,21 @@ extension ClaudeCodeAdapter {
         case .initialize:
             if success {
                 commands = response["response"]?["commands"]?.arrayValue ?? []
+                claudeModels = response["response"]?["models"]?.arrayValue ?? []
             } else {
                 out.toClients.append(line)
             }
         case .command(let type, let id):
             out.client(success ? PiRecord.response(id: id, command: type) : PiRecord.failure(id: id, command: type, error))
+        case .setPermissionMode(let mode, let id):
+            if success {
+                permissionMode = mode
+                out.client(PiRecord.response(id: id, command: "set_permission_mode", data: ["mode": .string(mode)]))
+            } else {
+                out.client(PiRecord.failure(id: id, command: "set_permission_mode", error))
+            }
+        case .quiet:
+            return
         case .setModel(let modelID, let id):
             if success {
                 model = modelID

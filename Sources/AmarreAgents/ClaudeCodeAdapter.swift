@@ -60,6 +60,18 @@ public struct ClaudeCodeAdapter: AgentAdapter {
     var model: String?
     /// claude's slash commands, from the answer to `initialize`.
     var commands: [JSONValue] = []
+    /// The models claude offers (its `initialize` answer: `{"value","displayName","description"}`).
+    var claudeModels: [JSONValue] = []
+    /// The instance's own list of models to offer (`"models"`), which wins over claude's.
+    let configuredModels: [String]?
+    /// claude's permission mode (from `system` init, or `set_permission_mode`).
+    var permissionMode = "default"
+    /// `bypassPermissions` may be chosen (the instance's `"allowBypass": true`).
+    let allowBypass: Bool
+    /// Tools allowed for the rest of the session.
+    var grants: SessionGrants
+    /// Messages of the conversation before this process (a resumed conversation).
+    let earlierMessages: Int
     var history: ConversationHistory
 
     /// The run in progress: from a prompt (or unannounced claude output) to claude's `result`.
@@ -78,20 +90,36 @@ public struct ClaudeCodeAdapter: AgentAdapter {
     /// Control requests sent to claude and not yet answered, by request id.
     var pendingControls: [String: PendingControl] = [:]
     var serial = 0
+    /// Tools revoked in this process: claude has `ask` rules for them (flag settings).
+    var askedAgain: [String] = []
 
     /// - Parameters:
     ///   - idPrefix: unique per agent process (e.g. random), so ids never repeat across restarts.
     ///   - model: the instance's configured model, until claude names its own.
+    ///   - models: the instance's models to offer (`get_available_models`); nil: claude's own.
+    ///   - allowBypass: `set_permission_mode` may choose `bypassPermissions`.
+    ///   - resumeToken: the conversation this process resumes (`--resume`), if any.
+    ///   - carry: what the previous process of the session handed on.
     ///   - clock: milliseconds since the epoch for message timestamps; nil leaves them out.
     public init(
-        idPrefix: String, model: String? = nil, limits: Limits = Limits(),
+        idPrefix: String, model: String? = nil, models: [String]? = nil, allowBypass: Bool = false,
+        resumeToken: String? = nil, carry: AdapterCarry = AdapterCarry(), limits: Limits = Limits(),
         clock: (@Sendable () -> Int64)? = nil
     ) {
         self.idPrefix = idPrefix
         self.model = model
+        self.configuredModels = models
+        self.allowBypass = allowBypass
+        self.resumeToken = resumeToken
+        self.grants = SessionGrants(carry.allowedTools)
+        self.earlierMessages = resumeToken == nil ? 0 : carry.messageCount
         self.limits = limits
         self.clock = clock
         self.history = ConversationHistory(maxBytes: limits.maxHistoryBytes)
+    }
+
+    public var carry: AdapterCarry {
+        AdapterCarry(allowedTools: grants.tools, messageCount: earlierMessages + history.totalCount)
     }
 
     public mutating func started() -> AdapterOutput {
@@ -162,6 +190,8 @@ extension ClaudeCodeAdapter {
         var requestID: String
         var toolName: String
         var input: JSONValue
+        /// claude's `permission_suggestions`: the rules an "allow for this session" adds.
+        var suggestions: [JSONValue] = []
     }
 
     /// What a control request the adapter sent is for.
@@ -170,5 +200,8 @@ extension ClaudeCodeAdapter {
         /// A client command answered when claude answers: its `type` and `id`.
         case command(String, id: JSONValue?)
         case setModel(String, id: JSONValue?)
+        case setPermissionMode(String, id: JSONValue?)
+        /// A request whose answer nobody waits for (a revoked grant's rules).
+        case quiet
     }
 }

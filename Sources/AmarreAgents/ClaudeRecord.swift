@@ -22,9 +22,32 @@ enum ClaudeRecord {
         ["subtype": "set_model", "model": .string(model)]
     }
 
-    /// The answer to a `can_use_tool` request that lets the tool run with its original input.
-    static func allow(requestID: String, input: JSONValue) -> JSONValue {
-        success(requestID: requestID, ["behavior": "allow", "updatedInput": input])
+    static func setPermissionMode(_ mode: String) -> JSONValue {
+        ["subtype": "set_permission_mode", "mode": .string(mode)]
+    }
+
+    /// Flag settings that make claude ask again before these tools (an `ask` rule wins over the
+    /// session's allow rules).
+    static func askRules(_ tools: [String]) -> JSONValue {
+        ["subtype": "apply_flag_settings", "settings": ["permissions": ["ask": .array(tools.map(JSONValue.string))]]]
+    }
+
+    /// The answer to a `can_use_tool` request that lets the tool run with its original input;
+    /// `updatedPermissions` (claude's own suggestions, kept for this session only) make claude
+    /// stop asking for what they cover.
+    static func allow(requestID: String, input: JSONValue, updatedPermissions: [JSONValue] = []) -> JSONValue {
+        if updatedPermissions.isEmpty {
+            return success(requestID: requestID, ["behavior": "allow", "updatedInput": input])
+        }
+        return success(
+            requestID: requestID,
+            ["behavior": "allow", "updatedInput": input, "updatedPermissions": .array(updatedPermissions)])
+    }
+
+    /// claude's `permission_suggestions`, each kept for this session only (never written to the
+    /// user's or the project's settings files); entries that are not objects are dropped.
+    static func sessionPermissions(_ suggestions: [JSONValue]) -> [JSONValue] {
+        suggestions.filter(\.isObject).map { $0.setting("destination", to: "session") }
     }
 
     /// The answer to a `can_use_tool` request that refuses the tool; claude tells the model `message`.

@@ -78,16 +78,17 @@ public enum AccessControl {
     }
 
     /// `Set-Cookie` for a paired browser: HttpOnly (scripts never see it), SameSite=Strict (no
-    /// other site's page sends it), Path=/, 400 days (browsers' cap) and re-sent on use, and
-    /// Secure when the browser reached the front over HTTPS.
-    public static func setCookie(_ token: DeviceToken, secure: Bool) -> String {
-        cookieName + "=" + token.text + "; Path=/; Max-Age=\(cookieMaxAgeSeconds); HttpOnly; SameSite=Strict"
+    /// other site's page sends it), Path= the base path amarre is served under
+    /// (`AMARRE_BASE_PATH`, so another site on the same server never gets it), 400 days
+    /// (browsers' cap) and re-sent on use, and Secure when the browser reached the front over HTTPS.
+    public static func setCookie(_ token: DeviceToken, secure: Bool, path: String = "/") -> String {
+        cookieName + "=" + token.text + "; Path=\(path); Max-Age=\(cookieMaxAgeSeconds); HttpOnly; SameSite=Strict"
             + (secure ? "; Secure" : "")
     }
 
     /// `Set-Cookie` that removes the cookie.
-    public static func clearCookie(secure: Bool) -> String {
-        cookieName + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
+    public static func clearCookie(secure: Bool, path: String = "/") -> String {
+        cookieName + "=; Path=\(path); Max-Age=0; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
     }
 
     public static let cookieMaxAgeSeconds = 400 * 24 * 3600

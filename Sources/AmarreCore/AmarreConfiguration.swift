@@ -33,9 +33,19 @@ public struct AmarreConfiguration: Sendable, Equatable {
     /// `AMARRE_PING_INTERVAL_MS`: WebSocket ping interval (default 30000); a client that has not
     /// answered by the next ping is dropped.
     public var pingIntervalMs: Int = 30_000
-    /// `AMARRE_API_THREADS`: FastCGI accept threads (default: the number of cores, at least 2;
-    /// more threads than cores measured slower, as they only contend for the same CPUs).
-    public var apiThreads: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
+    /// `AMARRE_API_THREADS`: FastCGI threads, each serving one connection at a time (default
+    /// 2 × cores + 2). nginx keeps up to `keepalive` idle connections per worker open, each
+    /// holding a thread: workers × keepalive must stay below this (SPEC §8), so a new
+    /// connection always finds a thread. The default fits `render-nginx`'s keepalive of 2 with
+    /// `worker_processes auto`.
+    public var apiThreads: Int = 2 * ProcessInfo.processInfo.activeProcessorCount + 2
+    /// `AMARRE_BASE_PATH`: the path amarre is served under (default `/`; always starts and ends
+    /// with `/`): nginx strips it before amarre-api and amarre-host see a request; amarre-api
+    /// scopes its cookie to it.
+    public var basePath: String = "/"
+    /// `AMARRE_METRICS_TOKEN`: a bearer token that may read `GET /metrics` (a scraper), besides
+    /// the REST credentials.
+    public var metricsToken: String?
     /// `AMARRE_SOCKET_MODE`: octal mode of the Unix sockets nginx connects to (default 0660).
     public var socketMode: Int = 0o660
     /// `AMARRE_DURABLE`: keep sessions and records in the store (default 1; 0 keeps them in
@@ -179,6 +189,22 @@ extension AmarreConfiguration {
     ///
     /// - Parameter isExecutable: whether a binary name or path can be run here; used only to
     ///   offer `pi` and `claude-code` when nothing is configured.
+    /// `/x/y/` from `x/y`, `/x/y` or `/x/y/`; nil for anything with characters a path prefix
+    /// cannot hold (spaces, `?`, `#`, `%`, quotes, `..` segments, empty segments).
+    public static func normaliseBasePath(_ text: String) -> String? {
+        let segments = text.split(separator: "/", omittingEmptySubsequences: true)
+        guard !text.contains("//") else { return nil }
+        for segment in segments {
+            guard segment != ".", segment != "..",
+                segment.unicodeScalars.allSatisfy({
+                    ($0.value >= 0x30 && $0.value <= 0x39) || ($0.value >= 0x41 && $0.value <= 0x5A)
+                        || ($0.value >= 0x61 && $0.value <= 0x7A) || "-._~".unicodeScalars.contains($0)
+                })
+            else { return nil }
+        }
+        return segments.isEmpty ? "/" : "/" + segments.joined(separator: "/") + "/"
+    }
+
     public static func fromEnvironment(
         _ environment: [String: String],
         isExecutable: (String) -> Bool = { _ in false }
@@ -223,6 +249,16 @@ extension AmarreConfiguration {
         config.stderrLineBytes = try positive("AMARRE_STDERR_LINE_BYTES", config.stderrLineBytes)
         config.pingIntervalMs = try positive("AMARRE_PING_INTERVAL_MS", config.pingIntervalMs)
         config.apiThreads = try positive("AMARRE_API_THREADS", config.apiThreads)
+        if let base = value("AMARRE_BASE_PATH") {
+            guard let normalised = AmarreConfiguration.normaliseBasePath(base) else {
+                throw ConfigurationError("AMARRE_BASE_PATH must be a path such as /amarre/, got \"\(base)\"")
+            }
+            config.basePath = normalised
+        }
+        config.metricsToken = value("AMARRE_METRICS_TOKEN")
+        if let format = value("AMARRE_LOG_FORMAT"), !["text", "logfmt", "json"].contains(format) {
+            throw ConfigurationError("AMARRE_LOG_FORMAT must be text, logfmt or json, got \"\(format)\"")
+        }
         config.retainRecords = try positive("AMARRE_RETAIN_RECORDS", config.retainRecords)
         config.retainBytes = try positive("AMARRE_RETAIN_BYTES", config.retainBytes)
         config.commitIntervalMs = try positive("AMARRE_COMMIT_INTERVAL_MS", config.commitIntervalMs)

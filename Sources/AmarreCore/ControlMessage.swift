@@ -175,6 +175,17 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     /// `POST /sessions/<id>/requests/<requestId>`: answers an open question through the same
     /// ledger as a WebSocket client's `extension_ui_response`.
     case answerRequest(session: SessionID, requestId: String, answer: RequestAnswer)
+    /// `POST /sessions/<id>/prompt`: written to the agent as a client's command would be.
+    case sendPrompt(session: SessionID, prompt: PromptRequest)
+    /// `POST /sessions/<id>/abort`: a client's `{"type":"abort"}`.
+    case abortRun(session: SessionID)
+    /// `GET /sessions/<id>/requests`: the questions open now.
+    case openRequests(session: SessionID)
+    /// `GET /metrics`: the host's series, Prometheus text format.
+    case metrics
+    /// A request carrying the id nginx gave the HTTP request that caused it (`X-Request-Id`),
+    /// logged by the host with what it does for it.
+    indirect case traced(requestId: String, request: ControlRequest)
 }
 
 /// An answer to an agent's question (`extension_ui_response` without its type and id).
@@ -182,12 +193,14 @@ public enum RequestAnswer: Sendable, Codable, Equatable {
     case confirmed(Bool)
     case value(String)
     case cancelled
+    /// `{"confirmed":true,"scope":"session"}`: allowed, and the tool for the rest of the session.
+    case allowedForSession
 
     /// Longest `value` taken.
     public static let maxValueBytes = 64 << 10
 
-    /// `{"confirmed":true|false}`, `{"value":"…"}` or `{"cancelled":true}`; anything else is a
-    /// `bad_request` that says what is expected.
+    /// `{"confirmed":true|false}`, `{"confirmed":true,"scope":"session"}`, `{"value":"…"}` or
+    /// `{"cancelled":true}`; anything else is a `bad_request` that says what is expected.
     public static func parse(body: [UInt8]) throws(AmarreError) -> RequestAnswer {
         do {
             let parsed = try JSONDecoder().decode(AnswerBody.self, from: Data(body)).answer
@@ -198,7 +211,8 @@ public enum RequestAnswer: Sendable, Codable, Equatable {
         } catch let error as AmarreError {
             throw error
         } catch {
-            throw .badRequest("body must be {\"confirmed\":true|false}, {\"value\":\"…\"} or {\"cancelled\":true}")
+            throw .badRequest(
+                "body must be {\"confirmed\":true|false}, {\"confirmed\":true,\"scope\":\"session\"}, {\"value\":\"…\"} or {\"cancelled\":true}")
         }
     }
 
@@ -215,6 +229,13 @@ public enum RequestAnswer: Sendable, Codable, Equatable {
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: Key.self)
+            let scope = Key(stringValue: "scope"), confirmed = Key(stringValue: "confirmed")
+            if c.allKeys.count == 2, c.contains(scope), c.contains(confirmed) {
+                guard try c.decode(String.self, forKey: scope) == "session", try c.decode(Bool.self, forKey: confirmed)
+                else { throw Unexpected() }
+                answer = .allowedForSession
+                return
+            }
             guard c.allKeys.count == 1, let key = c.allKeys.first else { throw Unexpected() }
             switch key.stringValue {
             case "confirmed": answer = .confirmed(try c.decode(Bool.self, forKey: key))
@@ -231,6 +252,7 @@ public enum RequestAnswer: Sendable, Codable, Equatable {
         case .confirmed(let yes): #""confirmed":\#(yes)"#
         case .value(let text): #""value":"# + JSONText.quote(text)
         case .cancelled: #""cancelled":true"#
+        case .allowedForSession: #""confirmed":true,"scope":"session""#
         }
     }
 }
@@ -277,14 +299,21 @@ public enum ControlResponse: Sendable, Codable, Equatable {
     case pushToken(token: String)
     case answered(id: String)
     case stopping(Bool)
+    /// A prompt or an abort was written; the records it causes have `_seq > afterSeq`.
+    case accepted(afterSeq: Int64)
+    /// The open questions' records, as published (`_seq` included).
+    case requests(records: [String])
+    /// Prometheus text format.
+    case metricsText(String)
 
     public static func sessions(_ summaries: [SessionSummary]) -> ControlResponse { .sessionsJSON(SummaryJSON(summaries)) }
     public static func session(_ summary: SessionSummary) -> ControlResponse { .sessionJSON(SummaryJSON(summary)) }
 }
 
 public enum ControlProtocol {
-    /// Longest control message, either direction.
-    public static let maxMessageBytes = 4 << 20
+    /// Longest control message, either direction (a prompt with its images is up to 16 MiB of
+    /// JSON, `PromptRequest.maxBodyBytes`).
+    public static let maxMessageBytes = 24 << 20
     /// Protocol version reported by `/healthz` and `amarre.hello`.
     public static let version = "2.4.0"
 

@@ -24,6 +24,10 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
     public var worktreeRoot: String?
     /// The only repositories worktree sessions of this instance may use (absolute paths).
     public var repos: [String]?
+    /// claude-code: the models clients may switch to (`get_available_models`); nil: claude's own list.
+    public var models: [String]?
+    /// claude-code: clients may choose the `bypassPermissions` mode (after a confirmation).
+    public var allowBypass: Bool?
 
     public init(
         id: String, agent: AgentKind, env: [String: String] = [:], command: [String]? = nil,
@@ -37,7 +41,7 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
         self.model = model
     }
 
-    enum CodingKeys: String, CodingKey { case id, agent, env, command, args, model, raw, allowTools, restart, allowSessionEnv, worktreeRoot, repos }
+    enum CodingKeys: String, CodingKey { case id, agent, env, command, args, model, raw, allowTools, restart, allowSessionEnv, worktreeRoot, repos, models, allowBypass }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -53,6 +57,8 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
         allowSessionEnv = try c.decodeIfPresent([String].self, forKey: .allowSessionEnv)
         worktreeRoot = try c.decodeIfPresent(String.self, forKey: .worktreeRoot)
         repos = try c.decodeIfPresent([String].self, forKey: .repos)
+        models = try c.decodeIfPresent([String].self, forKey: .models)
+        allowBypass = try c.decodeIfPresent(Bool.self, forKey: .allowBypass)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -69,6 +75,8 @@ public struct InstanceConfig: Sendable, Codable, Equatable {
         try c.encodeIfPresent(allowSessionEnv, forKey: .allowSessionEnv)
         try c.encodeIfPresent(worktreeRoot, forKey: .worktreeRoot)
         try c.encodeIfPresent(repos, forKey: .repos)
+        try c.encodeIfPresent(models, forKey: .models)
+        try c.encodeIfPresent(allowBypass, forKey: .allowBypass)
     }
 }
 

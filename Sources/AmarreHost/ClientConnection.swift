@@ -1,4 +1,5 @@
 import AmarreCore
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOWebSocket
@@ -195,6 +196,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         // It no longer counts as a viewer; it gets no more records, then 1013.
         session.detach(self)
         sendClose(.init(codeNumber: 1013), reason: "client too slow", timeout: ClientConnection.slowCloseTimeout)
+        HostMetrics.clientsDroppedSlow.increment()
     }
 
     func send(_ text: String) {

@@ -25,14 +25,22 @@ enum ControlServer {
 struct ControlLineDecoder: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
     let maxBytes: Int
+    /// Bytes of the line being read already searched for its newline (a prompt with images
+    /// arrives in many reads: each byte is looked at once).
+    private var searched = 0
+
+    init(maxBytes: Int) { self.maxBytes = maxBytes }
 
     struct MessageTooLong: Error {}
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let newline = buffer.readableBytesView.firstIndex(of: 0x0A) else {
+        let view = buffer.readableBytesView
+        guard let newline = view[(view.startIndex + searched)...].firstIndex(of: 0x0A) else {
+            searched = view.count
             if buffer.readableBytes > maxBytes { throw MessageTooLong() }
             return .needMoreData
         }
+        searched = 0
         let length = newline - buffer.readerIndex
         // The newline is within the readable bytes, so both reads succeed.
         let line = buffer.readSlice(length: length)!

@@ -1,5 +1,6 @@
 import AmarreAgents
 import AmarreCore
+import CoreMetrics
 import AmarrePush
 import AmarreStore
 import Foundation
@@ -33,6 +34,8 @@ final class Session {
     private var seqReserved: Int64
     static let seqReservationBlock: Int64 = 100_000
     private(set) var resumeToken: String?
+    /// What the adapter hands to the session's next agent process.
+    private var carry: AdapterCarry
 
     private let host: SessionHost
     private let eventLoop: any EventLoop
@@ -52,6 +55,8 @@ final class Session {
     private var deleted = false
     /// Who is looking (notifications are sent only when nobody is).
     private var attention: Attention
+    /// When the first record of the agent read being relayed arrived (relay latency).
+    private var readStarted: NIODeadline?
     /// Questions open now, for `awaiting_input` notifications and REST answers.
     private var openRequests: [String: OpenRequest] = [:]
 
@@ -60,6 +65,9 @@ final class Session {
         var idJSON: String
         var title: String?
         var message: String?
+        /// The request as published (`_seq` included), for `GET /sessions/<id>/requests`.
+        var record: [UInt8]
+        var seq: Int64
         /// When its notification is due (asked + `AMARRE_PUSH_GRACE_MS`).
         var dueAt: Int64
         var notified = false
@@ -92,6 +100,7 @@ final class Session {
         self.lastSeq = max(restored?.lastSeq ?? 0, restored?.seqReserved ?? 0)
         self.seqReserved = restored?.seqReserved ?? 0
         self.resumeToken = restored?.resumeToken
+        self.carry = AdapterCarry(jsonText: restored?.agentState)
         if let policy = instance.restart {
             restartBudget = RestartBudget(policy: policy, baseDelayMs: host.configuration.restartBackoffMs)
         }
@@ -116,7 +125,7 @@ final class Session {
             id: id, name: name, instanceId: instance.id, cwd: request.cwd, env: request.env, status: status,
             exitCode: exit?.exitCode, signal: exit?.signal, createdAt: createdAt, spawnedAt: spawnedAt,
             position: position, resumeToken: resumeToken, pendingRequests: ledger.pending, seqReserved: seqReserved,
-            worktree: request.worktreeInfo)
+            worktree: request.worktreeInfo, agentState: carry.jsonText)
     }
 
     private func persist() {
@@ -129,13 +138,19 @@ final class Session {
     /// Spawns the agent. Throws when it could not start (the status is left as it was).
     func start() throws(AmarreError) {
         let plan = try host.makePlan(instance, request, resumeToken: resumeToken)
-        let process = try AgentProcess.spawn(
-            plan, on: eventLoop, configuration: host.configuration, delegate: self, logger: logger)
+        let process: AgentProcess
+        do {
+            process = try AgentProcess.spawn(
+                plan, on: eventLoop, configuration: host.configuration, delegate: self, logger: logger)
+        } catch {
+            HostMetrics.spawnFailures.increment()
+            throw error
+        }
         lifecycle = AgentLifecycle()
         ledger = PermissionLedger()
         openRequests.removeAll()
         agent = process
-        adapter = AgentAdapters.adapter(for: instance)
+        adapter = AgentAdapters.adapter(for: instance, resumeToken: resumeToken, carry: carry)
         clientsPaused = false
         status = .running
         exit = nil
@@ -328,6 +343,7 @@ final class Session {
                 do throws(AmarreError) {
                     try start()
                     recordEvent("restarted", extra: #","attempt":\#(attempt)"#)
+                    HostMetrics.restarts.increment()
                 } catch {
                     logger.error("automatic restart failed", metadata: ["error": "\(error)"])
                     recordEvent("restart_failed", extra: #","attempt":\#(attempt),"detail":"# + JSONText.quote(error.description))
@@ -358,14 +374,16 @@ final class Session {
                 : SequencedRecord.inject(seq: seq, into: bytes)
             if summary.type == "extension_ui_request",
                ledger.agentWrote(type: summary.type, id: summary.id, method: summary.method),
-               let requestID = summary.id
+               let requestID = summary.id, let framed
             {
                 persist()
-                requestOpened(requestID, record: bytes)
+                requestOpened(requestID, record: bytes, framed: framed)
             }
         }
         let record = framed ?? SequencedRecord.wrapRaw(seq: seq, line: String(decoding: bytes, as: UTF8.self))
         if !deleted { store?.append(id, seq: seq, data: record, type: framed != nil ? summary?.type : nil) }
+        HostMetrics.recordsRelayed.increment()
+        HostMetrics.recordBytesRelayed.increment(by: record.count)
         if !clients.isEmpty {
             let buffer = ByteBuffer(bytes: record)
             for c in clients { c.send(buffer) }
@@ -414,10 +432,19 @@ final class Session {
                 agent.writeStdin(buffer)
             }
         }
+        var changed = false
         if let token = adapter?.resumeToken, token != resumeToken {
             resumeToken = token
-            persist()
+            changed = true
         }
+        if let next = adapter?.carry, next.allowedTools != carry.allowedTools {
+            carry = next
+            changed = true
+        } else if let next = adapter?.carry {
+            // The conversation's size alone is saved with the next write, not on every message.
+            carry = next
+        }
+        if changed { persist() }
     }
 
     // MARK: clients
@@ -434,6 +461,7 @@ final class Session {
         client.send(ByteBuffer(string: hello))
         if clientsPaused { client.setReading(false) }
         if let since, since < lastSeq {
+            HostMetrics.replays.increment()
             if store != nil {
                 client.beginReplay()
                 replay(to: client, after: since, upTo: lastSeq, first: true)
@@ -610,6 +638,27 @@ final class Session {
         flushClients()
     }
 
+    /// `POST /sessions/<id>/prompt` and `…/abort`: a pi command written as a client's would be
+    /// (through the adapter, if any). Returns the last sequence number before it: every record
+    /// it causes comes after.
+    func inject(_ line: String) throws(AmarreError) -> Int64 {
+        guard status == .running, let agent else {
+            throw AmarreError(.notRunning, detail: "the session is \(status.rawValue)")
+        }
+        let after = lastSeq
+        toAgent(ByteBuffer(string: line))
+        agent.flushStdin()
+        flushClients()
+        return after
+    }
+
+    /// The questions open now, oldest first, as they were published.
+    var openRequestRecords: [String] {
+        openRequests.values
+            .sorted { $0.seq < $1.seq }
+            .map { String(decoding: $0.record, as: UTF8.self) }
+    }
+
     // MARK: notifications
 
     /// A viewer's `{"type":"amarre.presence","visible":true|false}`.
@@ -621,13 +670,13 @@ final class Session {
 
     /// An approval or question was asked: its notification is due after the grace, unless it
     /// is answered first or somebody is looking then.
-    private func requestOpened(_ requestID: String, record: UnsafeRawBufferPointer) {
+    private func requestOpened(_ requestID: String, record: UnsafeRawBufferPointer, framed: [UInt8]) {
         let value = JSONValue.parse(Array(record))
         let idJSON = value?["id"].map { $0.stringValue == nil ? $0.jsonText : JSONText.quote(requestID) } ?? JSONText.quote(requestID)
         let grace = attention.graceMs
         openRequests[requestID] = OpenRequest(
             idJSON: idJSON, title: value?["title"]?.stringValue, message: value?["message"]?.stringValue,
-            dueAt: Session.nowMs() + grace)
+            record: framed, seq: lastSeq, dueAt: Session.nowMs() + grace)
         guard host.push != nil else { return }
         eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(grace)) { [self] in checkOpenRequests() }
     }
@@ -668,6 +717,7 @@ final class Session {
 
 extension Session: AgentProcessDelegate {
     func agentWrote(_ output: LineSplitter.Output) {
+        if readStarted == nil { readStarted = .now() }
         switch output {
         case .record(let line):
             // No separate UTF-8 pass: `publish` sends only what JSONScanner accepted (which
@@ -691,6 +741,11 @@ extension Session: AgentProcessDelegate {
     func agentReadComplete() {
         agent?.flushStdin()
         flushClients()
+        if let readStarted {
+            // From the first record of this read to every client's socket write.
+            HostMetrics.relayLatency.recordNanoseconds((NIODeadline.now() - readStarted).nanoseconds)
+            self.readStarted = nil
+        }
     }
 
     func agentStdoutClosed() { perform(lifecycle.stdoutClosed()) }

@@ -1,4 +1,5 @@
 public import AmarreCore
+import CoreMetrics
 import AmarreAgents
 public import AmarreAuth
 public import AmarrePush
@@ -161,6 +162,27 @@ public final class SessionHost {
                 guard let session = sessions[sessionID] else { throw .notFound }
                 try session.answerRequest(requestID, answer)
                 return .answered(id: requestID)
+            case .sendPrompt(let sessionID, let prompt):
+                guard let session = sessions[sessionID] else { throw .notFound }
+                return .accepted(afterSeq: try session.inject(prompt.line))
+            case .abortRun(let sessionID):
+                guard let session = sessions[sessionID] else { throw .notFound }
+                return .accepted(afterSeq: try session.inject(#"{"type":"abort"}"#))
+            case .openRequests(let sessionID):
+                guard let session = sessions[sessionID] else { throw .notFound }
+                return .requests(records: session.openRequestRecords)
+            case .metrics:
+                return .metricsText(HostMetrics.exposition(sessions: sessions.values.map { ($0.status, $0.clients.count) }))
+            case .traced(let requestID, let inner):
+                var logger = self.logger
+                logger[metadataKey: "request.id"] = "\(requestID)"
+                let response = handle(inner)
+                if case .failure(let error) = response {
+                    logger.debug("control request failed", metadata: ["error": "\(error)"])
+                } else {
+                    logger.debug("control request answered")
+                }
+                return response
             }
         } catch {
             return .failure(error)
@@ -248,6 +270,7 @@ public final class SessionHost {
         try checkWorktreeFree(session.request.worktreeInfo, for: id)
         try session.start()
         session.recordEvent("restarted", extra: #","by":"request""#)
+        HostMetrics.restarts.increment()
         return session.summary
     }
 

@@ -5,16 +5,26 @@ public import Logging
 /// like swift-log's `StreamLogHandler`, but every control character of the message and the
 /// metadata (agent stderr, client-supplied headers) is escaped, so nothing logged can
 /// forge a log line or drive the terminal that shows it.
+///
+/// Formats (`AMARRE_LOG_FORMAT`): `text` (default) `<time> <level> <label> : k=v … message`;
+/// `logfmt` `time=… level=… logger=… msg="…" k=v …` (values quoted when they need it);
+/// `json` one object per line `{"time","level","logger","msg",<metadata>…}`.
 public struct AmarreLogHandler: LogHandler {
+    public enum Format: String, Sendable, CaseIterable { case text, logfmt, json }
+
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
+    private let format: Format
     private let write: @Sendable (String) -> Void
 
-    public init(label: String, level: Logger.Level = .info, write: (@Sendable (String) -> Void)? = nil) {
+    public init(
+        label: String, level: Logger.Level = .info, format: Format = .text, write: (@Sendable (String) -> Void)? = nil
+    ) {
         self.label = label
         self.logLevel = level
+        self.format = format
         self.write = write ?? AmarreLogHandler.writeToStandardError
     }
 
@@ -27,12 +37,70 @@ public struct AmarreLogHandler: LogHandler {
         var all = metadata
         if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
         if let more = event.metadata { all.merge(more) { _, new in new } }
-        var line = AmarreLogHandler.timestamp() + " " + event.level.rawValue + " " + label + " :"
-        for (key, value) in all.sorted(by: { $0.key < $1.key }) {
-            line += " " + AmarreLogHandler.escape(key) + "=" + AmarreLogHandler.escape("\(value)")
+        let sorted = all.sorted(by: { $0.key < $1.key })
+        let time = AmarreLogHandler.timestamp()
+        switch format {
+        case .text:
+            var line = time + " " + event.level.rawValue + " " + label + " :"
+            for (key, value) in sorted {
+                line += " " + AmarreLogHandler.escape(key) + "=" + AmarreLogHandler.escape("\(value)")
+            }
+            write(line + " " + AmarreLogHandler.escape("\(event.message)") + "\n")
+        case .logfmt:
+            var line = "time=" + time + " level=" + event.level.rawValue + " logger=" + Self.logfmtValue(label)
+                + " msg=" + Self.logfmtValue("\(event.message)")
+            for (key, value) in sorted {
+                line += " " + Self.logfmtKey(key) + "=" + Self.logfmtValue("\(value)")
+            }
+            write(line + "\n")
+        case .json:
+            var line = "{\"time\":\"" + Self.jsonString(time) + "\",\"level\":\"" + Self.jsonString(event.level.rawValue)
+                + "\",\"logger\":\"" + Self.jsonString(label) + "\",\"msg\":\"" + Self.jsonString("\(event.message)") + "\""
+            for (key, value) in sorted where !["time", "level", "logger", "msg"].contains(key) {
+                line += ",\"" + Self.jsonString(key) + "\":\"" + Self.jsonString("\(value)") + "\""
+            }
+            write(line + "}\n")
         }
-        line += " " + AmarreLogHandler.escape("\(event.message)") + "\n"
-        write(line)
+    }
+
+    /// A logfmt value: bare when it is one plain word, else quoted with `\"` and `\\` escaped
+    /// (and control characters escaped as everywhere).
+    static func logfmtValue(_ text: String) -> String {
+        let plain = !text.isEmpty && text.unicodeScalars.allSatisfy { $0.value > 0x20 && $0 != "\"" && $0 != "=" && $0 != "\\" }
+        if plain { return escape(text) }
+        return "\"" + escape(text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")) + "\""
+    }
+
+    /// A logfmt key: characters other than letters, digits, `.`, `_` and `-` become `_`.
+    static func logfmtKey(_ key: String) -> String {
+        String(key.unicodeScalars.map { scalar -> Character in
+            let ok = ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+                || scalar == "." || scalar == "_" || scalar == "-"
+            return ok ? Character(scalar) : "_"
+        })
+    }
+
+    /// `text` as the inside of a JSON string (RFC 8259 escapes; U+2028/2029 escaped too).
+    static func jsonString(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 || (scalar.value >= 0x7F && scalar.value <= 0x9F) {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
     }
 
     /// `text` with control characters (C0, DEL, C1) written as `\n`, `\r`, `\t` or `\xNN`
@@ -96,9 +164,11 @@ public struct AmarreLogHandler: LogHandler {
         }
     }
 
-    /// Bootstraps swift-log with this handler at `AMARRE_LOG_LEVEL` (default info).
+    /// Bootstraps swift-log with this handler at `AMARRE_LOG_LEVEL` (default info) in
+    /// `AMARRE_LOG_FORMAT` (default text; an unknown value is text).
     public static func bootstrap(environment: [String: String]) {
         let level = Logger.Level(rawValue: environment["AMARRE_LOG_LEVEL"] ?? "") ?? .info
-        LoggingSystem.bootstrap { label in AmarreLogHandler(label: label, level: level) }
+        let format = Format(rawValue: environment["AMARRE_LOG_FORMAT"] ?? "") ?? .text
+        LoggingSystem.bootstrap { label in AmarreLogHandler(label: label, level: level, format: format) }
     }
 }

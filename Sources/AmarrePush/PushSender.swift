@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CoreMetrics
 import AmarreAuth
 import Foundation
 public import Logging
@@ -89,12 +90,14 @@ public final class PushSender: Sendable {
             futures.append(
                 webPush(event, to: subscription, attempt: 0, on: loop).map { part in
                     for endpoint in part.goneEndpoints { gone(endpoint) }
-                    return part
+                    return Self.counted(part, channel: "webpush")
                 })
         }
-        if !expoTokens.isEmpty { futures.append(expo(event, tokens: expoTokens, on: loop)) }
-        if useHooks, let url = settings.ntfyURL { futures.append(ntfy(event, url: url, on: loop)) }
-        if useHooks, let url = settings.webhookURL { futures.append(webhook(event, url: url, on: loop)) }
+        if !expoTokens.isEmpty { futures.append(expo(event, tokens: expoTokens, on: loop).map { Self.counted($0, channel: "expo") }) }
+        if useHooks, let url = settings.ntfyURL { futures.append(ntfy(event, url: url, on: loop).map { Self.counted($0, channel: "ntfy") }) }
+        if useHooks, let url = settings.webhookURL {
+            futures.append(webhook(event, url: url, on: loop).map { Self.counted($0, channel: "webhook") })
+        }
         EventLoopFuture.whenAllComplete(futures, on: loop).whenSuccess { results in
             var total = PushReport()
             for case .success(let part) in results { total.merge(part) }
@@ -268,6 +271,16 @@ public final class PushSender: Sendable {
                 self.logger.warning("notification request failed", metadata: ["error": "\(error)"])
                 return nil
             }
+    }
+
+    /// Counts one channel's outcome (`amarre_push_sent_total`, `amarre_push_failed_total`).
+    private static func counted(_ part: PushReport, channel: String) -> PushReport {
+        let sent = part.webPushSent + part.expoSent + part.hooksSent
+        if sent > 0 { Counter(label: "amarre_push_sent_total", dimensions: [("channel", channel)]).increment(by: sent) }
+        if part.failures > 0 {
+            Counter(label: "amarre_push_failed_total", dimensions: [("channel", channel)]).increment(by: part.failures)
+        }
+        return part
     }
 
     /// An endpoint without its path (push services put the subscription's secret id there).

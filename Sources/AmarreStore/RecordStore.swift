@@ -1,5 +1,6 @@
 public import AmarreCore
 import Foundation
+import CoreMetrics
 import GRDB
 public import Logging
 import Synchronization
@@ -110,6 +111,11 @@ public final class RecordStore: Sendable {
         writerQueue.sync { commit() }
     }
 
+    /// `amarre_store_commit_seconds`, `amarre_store_commit_records`: made on first use, after
+    /// the process has bootstrapped its metrics.
+    private static let commitSeconds = CoreMetrics.Timer(label: "amarre_store_commit_seconds")
+    private static let commitRecords = Recorder(label: "amarre_store_commit_records")
+
     /// Runs on `writerQueue`.
     private func commit() {
         let work = batch.withLock { b -> Batch in
@@ -120,6 +126,12 @@ public final class RecordStore: Sendable {
         guard !work.records.isEmpty || !work.sessions.isEmpty || !work.deleted.isEmpty else { return }
         // Built before the transaction: the write lock is held only for SQLite's work.
         let chunks = Chunk.build(work.records)
+        let started = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - started
+            Self.commitSeconds.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            Self.commitRecords.record(work.records.count)
+        }
         do {
             try pool.write { db in
                 for id in work.deleted {
@@ -205,16 +217,17 @@ public final class RecordStore: Sendable {
         try db.execute(
             sql: """
                 INSERT INTO session (id, name, instance_id, cwd, env, status, exit_code, signal, created_at,
-                                     spawned_at, position, resume_token, pending, seq_reserved, worktree)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     spawned_at, position, resume_token, pending, seq_reserved, worktree, agent_state)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, status = excluded.status,
                     exit_code = excluded.exit_code, signal = excluded.signal, spawned_at = excluded.spawned_at,
                     resume_token = excluded.resume_token, pending = excluded.pending,
-                    seq_reserved = excluded.seq_reserved
+                    seq_reserved = excluded.seq_reserved, agent_state = excluded.agent_state
                 """,
             arguments: [
                 s.id.rawValue, s.name, s.instanceId, s.cwd, env, s.status.rawValue, s.exitCode, s.signal,
                 s.createdAt, s.spawnedAt, s.position, s.resumeToken, pending, s.seqReserved, worktree,
+                s.agentState,
             ])
     }
 
@@ -323,7 +336,8 @@ public final class RecordStore: Sendable {
                 exitCode: row["exit_code"], signal: row["signal"], createdAt: row["created_at"],
                 spawnedAt: row["spawned_at"], position: row["position"], resumeToken: row["resume_token"],
                 pendingRequests: pending, lastSeq: last, firstSeq: first, seqReserved: row["seq_reserved"],
-                worktree: (row["worktree"] as String?).flatMap { try? JSONDecoder().decode(WorktreeInfo.self, from: Data($0.utf8)) })
+                worktree: (row["worktree"] as String?).flatMap { try? JSONDecoder().decode(WorktreeInfo.self, from: Data($0.utf8)) },
+                agentState: row["agent_state"])
         }
     }
 

@@ -84,6 +84,11 @@ enum StoreSchema {
         m.registerMigration("v5: worktrees") { db in
             try db.execute(sql: "ALTER TABLE session ADD COLUMN worktree TEXT")
         }
+        m.registerMigration("v6: agent state") { db in
+            // What one agent process of a session hands to the next (tools allowed for the
+            // session, the conversation's size), as the host's adapters write it (JSON).
+            try db.execute(sql: "ALTER TABLE session ADD COLUMN agent_state TEXT")
+        }
         return m
     }
 }

@@ -27,13 +27,17 @@ public struct StoredSession: Sendable, Equatable {
     public var seqReserved: Int64
     /// The git worktree the session runs in, if any.
     public var worktree: WorktreeInfo?
+    /// What the session's agent adapter carries to its next process (JSON text, the host's format).
+    public var agentState: String?
 
     public init(
         id: SessionID, name: String?, instanceId: String, cwd: String?, env: [String: String]?,
         status: SessionStatus, exitCode: Int32? = nil, signal: String? = nil, createdAt: Int64, spawnedAt: Int64,
         position: Int64, resumeToken: String? = nil, pendingRequests: [String] = [], lastSeq: Int64 = 0,
-        firstSeq: Int64 = 1, seqReserved: Int64 = 0, worktree: WorktreeInfo? = nil
+        firstSeq: Int64 = 1, seqReserved: Int64 = 0, worktree: WorktreeInfo? = nil,
+        agentState: String? = nil
     ) {
+        self.agentState = agentState
         self.id = id
         self.name = name
         self.instanceId = instanceId

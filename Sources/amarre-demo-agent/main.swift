@@ -30,6 +30,7 @@
 //
 // Exits with status 0 when stdin ends, even in the middle of a stream.
 
+import AmarreCore
 import Foundation
 
 #if canImport(Glibc)
@@ -37,6 +38,18 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+CommandLineInfo.handle(
+    Array(CommandLine.arguments.dropFirst()), name: "amarre-demo-agent",
+    usage: """
+        Usage: amarre-demo-agent [--help | --version]
+
+        A deterministic stand-in for `pi --mode rpc`: pi RPC commands as JSON lines on stdin,
+        pi's events and responses on stdout. Needs no model, network or key; nothing is executed.
+        Special prompts: /crash, /stderr, /flood N, /big N. Environment: AMARRE_DEMO_SPEED
+        (divides every pause), AMARRE_DEMO_MAX_LINE_BYTES. Exits 0 when stdin ends.
+
+        """)
 
 // A reader that goes away must not kill the agent with SIGPIPE; a failed write exits instead.
 signal(SIGPIPE, SIG_IGN)

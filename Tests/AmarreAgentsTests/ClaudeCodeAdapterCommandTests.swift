@@ -176,7 +176,8 @@ struct ClaudeCodeAdapterCommandTests {
               "model":{"id":"claude-sonnet","name":"claude-sonnet","api":"anthropic-messages","provider":"anthropic"},
               "thinkingLevel":"off","isStreaming":false,"isCompacting":false,"steeringMode":"all",
               "followUpMode":"one-at-a-time","sessionFile":null,"sessionId":"sess-9",
-              "autoCompactionEnabled":true,"messageCount":0,"pendingMessageCount":0}}
+              "autoCompactionEnabled":true,"messageCount":0,"pendingMessageCount":0,
+              "permissionMode":"default","permissionModes":["default","acceptEdits","plan"],"allowedTools":[]}}
             """#)])
     }
 

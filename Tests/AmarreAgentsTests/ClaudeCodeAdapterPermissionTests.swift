@@ -9,7 +9,7 @@ struct ClaudeCodeAdapterPermissionTests {
         let out = try h.agent(ClaudeLine.canUseTool(input: #"{"command":"rm -rf build","description":"Clean"}"#))
         #expect(out.agent.isEmpty)
         #expect(out.clients == [try JSONFixture.parse(
-            #"{"type":"extension_ui_request","id":"t-ui-1","method":"confirm","title":"Allow Bash?","message":"rm -rf build\n# Clean"}"#)])
+            #"{"type":"extension_ui_request","id":"t-ui-1","method":"confirm","title":"Allow Bash?","message":"rm -rf build\n# Clean","toolName":"Bash"}"#)])
     }
 
     @Test("confirmed: true allows the tool with its original input, untouched")

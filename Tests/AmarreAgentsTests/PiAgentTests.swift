@@ -107,11 +107,12 @@ struct PiAdapterTests {
         }
     }
 
-    @Test("a client's get_state answer is passed on and also updates the session file")
+    @Test("a client's get_state answer is passed on with the session's allowed tools and updates the session file")
     func learnsFromClientsGetState() {
-        var adapter = PiAdapter(idPrefix: "t")
+        var adapter = PiAdapter(idPrefix: "t", carry: AdapterCarry(allowedTools: ["bash"]))
         let line = #"{"id":"c","type":"response","command":"get_state","success":true,"data":{"sessionFile":"/s/2.jsonl"}}"#
-        #expect(adapter.fromAgent(Array(line.utf8)).toClients == [Array(line.utf8)])
+        let expected = #"{"id":"c","type":"response","command":"get_state","success":true,"data":{"sessionFile":"/s/2.jsonl","allowedTools":["bash"]}}"#
+        #expect(adapter.fromAgent(Array(line.utf8)).toClients == [Array(expected.utf8)])
         #expect(adapter.resumeToken == "/s/2.jsonl")
     }
 
