@@ -45,6 +45,12 @@ public enum AgentAdapters {
         if let resumeToken {
             plan.arguments += resumeArguments(agent: instance.agent, token: resumeToken)
         }
+        if instance.agent == .claudeCode, instance.allowBypass == true {
+            // claude accepts set_permission_mode bypassPermissions only when started with this
+            // flag (it still starts in the default mode). As root claude refuses it unless
+            // IS_SANDBOX=1 is in its environment: the owner's decision, not amarre's.
+            plan.arguments.append("--allow-dangerously-skip-permissions")
+        }
         guard instance.agent == .pi else { return }
         guard let gate else {
             plan.executable = missingGateExecutable

@@ -17,6 +17,10 @@ extension ClaudeCodeAdapter {
             if let name = record["model"]?.stringValue { model = name }
             if let mode = record["permissionMode"]?.stringValue { permissionMode = mode }
             out.toClients.append(line)
+        case "system" where record["subtype"]?.stringValue == "status":
+            // claude says when its permission mode changes (set_permission_mode, plan mode's end).
+            if let mode = record["permissionMode"]?.stringValue { permissionMode = mode }
+            out.toClients.append(line)
         case "stream_event" where !fromSubagent:
             handleStreamEvent(record["event"] ?? [:], into: &out)
         case "assistant" where !fromSubagent:

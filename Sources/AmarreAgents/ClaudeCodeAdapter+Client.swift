@@ -23,6 +23,14 @@ extension ClaudeCodeAdapter {
             out.client(PiRecord.response(id: id, command: type, data: state))
         case "get_messages":
             out.client(PiRecord.response(id: id, command: type, data: ["messages": .array(history.messages)]))
+        case "get_commands" where !initialized, "get_available_models" where !initialized && configuredModels == nil:
+            // claude lists its commands and models in its answer to `initialize`: asked
+            // before that arrives, the question waits for it.
+            guard waitingForInitialize.count < limits.maxQueuedMessages else {
+                out.client(PiRecord.failure(id: id, command: type, "claude has not started yet; ask again"))
+                return
+            }
+            waitingForInitialize.append((type, id))
         case "get_commands":
             out.client(PiRecord.response(id: id, command: type, data: ["commands": .array(piCommands)]))
         case "set_model":
@@ -178,6 +186,16 @@ extension ClaudeCodeAdapter {
             "permissionModes": .array(permissionModes.map(JSONValue.string)),
             "allowedTools": .array(grants.tools.map(JSONValue.string)),
         ]
+    }
+
+    /// Answers the `get_commands` and `get_available_models` that waited for `initialize`.
+    mutating func answerWaitingForInitialize(into out: inout AdapterOutput) {
+        let waiting = waitingForInitialize
+        waitingForInitialize = []
+        for (type, id) in waiting {
+            let data: JSONValue = type == "get_commands" ? ["commands": .array(piCommands)] : ["models": .array(availableModels)]
+            out.client(PiRecord.response(id: id, command: type, data: data))
+        }
     }
 
     /// claude's slash commands in pi's `get_commands` shape; send them as prompts (`/name`).

@@ -88,9 +88,12 @@ extension ClaudeCodeAdapter {
             if success {
                 commands = response["response"]?["commands"]?.arrayValue ?? []
                 claudeModels = response["response"]?["models"]?.arrayValue ?? []
+                if let mode = response["response"]?["current_permission_mode"]?.stringValue { permissionMode = mode }
             } else {
                 out.toClients.append(line)
             }
+            initialized = true
+            answerWaitingForInitialize(into: &out)
         case .command(let type, let id):
             out.client(success ? PiRecord.response(id: id, command: type) : PiRecord.failure(id: id, command: type, error))
         case .setPermissionMode(let mode, let id):

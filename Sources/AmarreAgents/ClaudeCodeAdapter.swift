@@ -92,6 +92,10 @@ public struct ClaudeCodeAdapter: AgentAdapter {
     var serial = 0
     /// Tools revoked in this process: claude has `ask` rules for them (flag settings).
     var askedAgain: [String] = []
+    /// claude has answered `initialize` (its commands and models are known).
+    var initialized = false
+    /// `get_commands` and `get_available_models` asked before that: (command, id).
+    var waitingForInitialize: [(String, JSONValue?)] = []
 
     /// - Parameters:
     ///   - idPrefix: unique per agent process (e.g. random), so ids never repeat across restarts.

@@ -44,10 +44,16 @@ enum ClaudeRecord {
             ["behavior": "allow", "updatedInput": input, "updatedPermissions": .array(updatedPermissions)])
     }
 
-    /// claude's `permission_suggestions`, each kept for this session only (never written to the
+    /// claude's `permission_suggestions` that allow rules, each kept for this session only (never written to the
     /// user's or the project's settings files); entries that are not objects are dropped.
+    ///
+    /// Only rules are taken (`addRules`): claude also suggests `setMode` `acceptEdits` and
+    /// `addDirectories`, which would let every later edit run unasked, far more than the one
+    /// tool the person allowed.
     static func sessionPermissions(_ suggestions: [JSONValue]) -> [JSONValue] {
-        suggestions.filter(\.isObject).map { $0.setting("destination", to: "session") }
+        suggestions
+            .filter { $0.isObject && $0["type"]?.stringValue == "addRules" && $0["behavior"]?.stringValue == "allow" }
+            .map { $0.setting("destination", to: "session") }
     }
 
     /// The answer to a `can_use_tool` request that refuses the tool; claude tells the model `message`.

@@ -4,14 +4,15 @@ import Testing
 
 @Suite("Allow for this session, permission modes and models")
 struct SessionGrantTests {
+    /// As claude 2.1 sends them: rules, and also a mode and a directory (never passed on).
     static let suggestion =
-        #"[{"type":"addRules","rules":[{"toolName":"Bash","ruleContent":"ls:*"}],"behavior":"allow","destination":"localSettings"}]"#
+        #"[{"type":"addRules","rules":[{"toolName":"Bash","ruleContent":"ls:*"}],"behavior":"allow","destination":"localSettings"},{"type":"addDirectories","directories":["/w"],"destination":"session"},{"type":"setMode","mode":"acceptEdits","destination":"session"}]"#
 
     static func canUseTool(_ request: String, tool: String = "Bash") -> String {
         #"{"type":"control_request","request_id":"\#(request)","request":{"subtype":"can_use_tool","tool_name":"\#(tool)","input":{"command":"ls"},"permission_suggestions":\#(suggestion),"tool_use_id":"toolu_1"}}"#
     }
 
-    @Test("scope session allows with claude's suggestions kept for the session, and later calls are not asked")
+    @Test("scope session allows with claude's suggested rules (only rules) kept for the session, and later calls are not asked")
     func claudeAllowForSession() throws {
         var h = ClaudeHarness()
         _ = try h.agent(Self.canUseTool("R1"))
@@ -87,6 +88,9 @@ struct SessionGrantTests {
         #expect(accepted.clients == [try JSONFixture.parse(
             #"{"id":3,"type":"response","command":"set_permission_mode","success":true,"data":{"mode":"plan"}}"#)])
         #expect(try h.client(#"{"type":"get_state"}"#).clients.first?["data"]?["permissionMode"]?.stringValue == "plan")
+        // claude's own word on its mode (system/status) is followed too.
+        _ = try h.agent(#"{"type":"system","subtype":"status","permissionMode":"acceptEdits","session_id":"s"}"#)
+        #expect(try h.client(#"{"type":"get_state"}"#).clients.first?["data"]?["permissionMode"]?.stringValue == "acceptEdits")
 
         var bypass = ClaudeHarness()
         bypass.adapter = ClaudeCodeAdapter(idPrefix: "t", allowBypass: true)
@@ -96,12 +100,16 @@ struct SessionGrantTests {
             == (try JSONFixture.parse(#"["default","acceptEdits","plan","bypassPermissions"]"#)))
     }
 
-    @Test("get_available_models: the instance's list, else claude's own from initialize")
+    @Test("get_available_models: the instance's list, else claude's own from initialize (asked before, answered then)")
     func models() throws {
         var h = ClaudeHarness()
         _ = h.adapter.started()
-        _ = try h.agent(ClaudeLine.controlSuccess(
+        let early = try h.client(#"{"id":"early","type":"get_commands"}"#)
+        #expect(early.clients.isEmpty)
+        let initialized = try h.agent(ClaudeLine.controlSuccess(
             "t-req-1", response: #"{"commands":[{"name":"compact","description":"Compact"}],"models":[{"value":"sonnet","displayName":"Sonnet","description":"fast"}]}"#))
+        #expect(initialized.clients.first?["id"]?.stringValue == "early")
+        #expect(initialized.clients.first?["data"]?["commands"]?.arrayValue?.count == 1)
         let theirs = try h.client(#"{"id":"m","type":"get_available_models"}"#)
         #expect(theirs.clients == [try JSONFixture.parse(
             #"{"id":"m","type":"response","command":"get_available_models","success":true,"data":{"models":[{"provider":"anthropic","id":"sonnet","name":"Sonnet","description":"fast"}]}}"#)])

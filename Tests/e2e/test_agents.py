@@ -623,15 +623,22 @@ def test_pi_select_question_of_the_gate_and_session_env_over_instance_env(sessio
     question = ws.until("extension_ui_request")[-1]
     assert question["method"] == "select" and question["title"] == "Run bash?\nls"
     assert question["options"] == ["Allow once", "Allow bash for this session", "Deny"]
+    assert question["toolName"] == "bash"
     assert agents.summary(sid)["pendingRequests"] == [question["id"]]
     ws.answer(question, value="Allow bash for this session")
-    ws.until("agent_end")
-    # Allowed for the session: the next call runs without asking.
+    granted = ws.until("agent_end")
+    assert one(granted, "session_permissions")["allowedTools"] == ["bash"]
+    # Allowed for the session: the next call runs without asking (the host's pi adapter keeps
+    # the grant, so it can be revoked, and tells the gate "Allow once" each time).
     ws.prompt("list the files again")
     records = ws.until("agent_end")
     assert not of(records, "extension_ui_request")
     assert one(records, "tool_execution_end")["isError"] is False
-    assert [d["answer"].get("value") for d in log.decisions()] == ["Allow bash for this session"]
+    assert [d["answer"].get("value") for d in log.decisions()] == ["Allow once", "Allow once"]
+    # Revoked: asked again.
+    ws.send({"type": "revoke_tool_permission", "toolName": "bash", "id": "rv"})
+    ws.prompt("list the files once more")
+    assert ws.until("extension_ui_request")[-1]["toolName"] == "bash"
     assert log.entries("env")[0]["AMARRE_GATE_PROMPT"] == "select"
 
 
