@@ -46,6 +46,8 @@ struct APIAuthTests {
         (.get, "/instances"), (.get, "/sessions"), (.post, "/sessions"), (.get, "/sessions/0123456789ab"),
         (.delete, "/sessions/0123456789ab"), (.post, "/sessions/0123456789ab/restart"),
         (.get, "/sessions/0123456789ab/events"), (.post, "/auth/logout"), (.get, "/auth/device"),
+        (.post, "/sessions/0123456789ab/prompt"), (.post, "/sessions/0123456789ab/abort"),
+        (.get, "/sessions/0123456789ab/requests"), (.get, "/metrics"),
         // Unknown paths and methods too: nothing is learnt without credentials.
         (.get, "/nope"), (HTTPMethod(rawValue: "PUT"), "/sessions"),
     ]
@@ -175,5 +177,23 @@ struct APIAuthTests {
         #expect(HTTPRequest.clientAddress(remote: "100.64.0.9", forwardedFor: "1.2.3.4") == "100.64.0.9")
         #expect(HTTPRequest.clientAddress(remote: "127.0.0.1", forwardedFor: "9.9.9.9, 100.64.0.9") == "100.64.0.9")
         #expect(HTTPRequest.clientAddress(remote: "127.0.0.1", forwardedFor: nil) == "127.0.0.1")
+    }
+
+    @Test("AMARRE_METRICS_TOKEN reads /metrics and nothing else; paired devices read it too")
+    func metricsToken() throws {
+        let harness = try AuthHarness()
+        var handler = harness.handler
+        handler.metricsToken = "scrape-secret"
+        handler.metrics = { Array("amarre_api_up 1\n".utf8) }
+        let host = FakeChannel(always: .metricsText("amarre_sessions{status=\"running\"} 0\n"))
+        let scraper = HTTPRequest(method: .get, path: "/metrics", authorization: "Bearer scrape-secret")
+        let scraped = handler.respond(to: scraper, host: host)
+        #expect(scraped.status == 200)
+        #expect(String(decoding: scraped.body, as: UTF8.self) == "amarre_sessions{status=\"running\"} 0\namarre_api_up 1\n")
+        #expect(header(scraped, "Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
+        #expect(handler.respond(to: HTTPRequest(method: .get, path: "/sessions", authorization: "Bearer scrape-secret"), host: host).status == 401)
+        #expect(handler.respond(to: HTTPRequest(method: .get, path: "/metrics", authorization: "Bearer wrong"), host: host).status == 401)
+        let device = HTTPRequest(method: .get, path: "/metrics", authorization: "Bearer " + harness.script.text)
+        #expect(handler.respond(to: device, host: host).status == 200)
     }
 }

@@ -237,4 +237,42 @@ struct OriginTests {
         let withDocumentURI = ["DOCUMENT_URI": "/healthz", "REQUEST_URI": "/other"]
         #expect(HTTPRequest(parameters: { withDocumentURI[$0] }).path == "/healthz")
     }
+
+    @Test("prompt, abort and requests: typed control requests, 202 with afterSeq, the open requests as published")
+    func scriptsRoutes() throws {
+        let prompt = FakeChannel(always: .accepted(afterSeq: 12))
+        let body = #"{"message":"hi","mode":"follow_up"}"#
+        let response = handler.respond(to: HTTPRequest(method: .post, path: sessionPath + "/prompt", body: Array(body.utf8)), host: prompt)
+        #expect(response.status == 202)
+        #expect(text(response) == #"{"sessionId":"\#(Fixtures.sessionID)","afterSeq":12}"#)
+        #expect(prompt.requests == [.sendPrompt(session: Fixtures.sessionID, prompt: PromptRequest(message: "hi", mode: .followUp))])
+        let bad = handler.respond(to: HTTPRequest(method: .post, path: sessionPath + "/prompt", body: Array("{}".utf8)), host: prompt)
+        #expect(bad.status == 400)
+
+        let abort = FakeChannel(always: .accepted(afterSeq: 3))
+        #expect(handler.respond(to: HTTPRequest(method: .post, path: sessionPath + "/abort"), host: abort).status == 202)
+        #expect(abort.requests == [.abortRun(session: Fixtures.sessionID)])
+        let stopped = FakeChannel(always: .failure(AmarreError(.notRunning)))
+        #expect(handler.respond(to: HTTPRequest(method: .post, path: sessionPath + "/abort"), host: stopped).status == 409)
+
+        let open = FakeChannel(always: .requests(records: [#"{"type":"extension_ui_request","id":"a","_seq":4}"#]))
+        let listed = handler.respond(to: HTTPRequest(method: .get, path: sessionPath + "/requests"), host: open)
+        #expect(listed.status == 200)
+        #expect(text(listed) == #"{"requests":[{"type":"extension_ui_request","id":"a","_seq":4}]}"#)
+        #expect(handler.respond(to: HTTPRequest(method: .get, path: sessionPath + "/prompt"), host: open).status == 405)
+    }
+
+    @Test("a state-changing request reaches the host with its request id; reads do not")
+    func traced() {
+        var request = HTTPRequest(method: .post, path: sessionPath + "/abort")
+        request.requestID = "abc123"
+        let host = FakeChannel(always: .accepted(afterSeq: 1))
+        _ = handler.respond(to: request, host: host, logger: quiet)
+        #expect(host.requests == [.traced(requestId: "abc123", request: .abortRun(session: Fixtures.sessionID))])
+        var read = HTTPRequest(method: .get, path: sessionPath)
+        read.requestID = "abc124"
+        let reader = FakeChannel(always: .session(Fixtures.summary))
+        _ = handler.respond(to: read, host: reader, logger: quiet)
+        #expect(reader.requests == [.getSession(Fixtures.sessionID)])
+    }
 }

@@ -272,4 +272,37 @@ struct FastCGIServerLifecycleTests {
         #expect(status.withLock { $0 } == 200)
         #expect(!FileManager.default.fileExists(atPath: configuration.apiSocketPath))
     }
+
+    @Test("a kept connection (FCGI_KEEP_CONN) serves request after request, and frees its thread when idle")
+    func keptConnection() throws {
+        let harness = try Harness(threads: 1, idleTimeout: .milliseconds(300))
+        let host = try harness.fakeHost { _ in .health(HostHealth(sessions: 0, running: 0, version: "t")) }
+        defer { host.stop() }
+        let fd = try TestSocket.connect(harness.configuration.apiSocketPath)
+        defer { close(fd) }
+        for _ in 0..<3 {
+            let response = try FastCGITestClient.request(
+                on: fd, method: "GET", uri: "/healthz", headers: ["Host": "amarre.test:8341", "X-Request-Id": "r-1"], keep: true)
+            #expect(response.status == 200)
+            #expect(response.headers["X-Request-Id"] == "r-1")
+        }
+        // The only thread holds the idle kept connection until the idle timeout; then a new
+        // connection is served.
+        let later = try harness.request("GET", "/healthz")
+        #expect(later.status == 200)
+    }
+
+    @Test("POST /sessions/<id>/prompt takes a body past 1 MiB (images), other routes do not")
+    func promptBodyLimit() throws {
+        let harness = try Harness()
+        let host = try harness.fakeHost { _ in .accepted(afterSeq: 9) }
+        defer { host.stop() }
+        let image = String(repeating: "A", count: 2 << 20)
+        let body = #"{"message":"see","images":[{"type":"image","data":"\#(image)","mimeType":"image/png"}]}"#
+        let response = try harness.request("POST", "/sessions/\(Fixtures.sessionID)/prompt", body: body)
+        #expect(response.status == 202)
+        #expect(response.text == #"{"sessionId":"\#(Fixtures.sessionID)","afterSeq":9}"#)
+        let other = try harness.request("POST", "/sessions", body: body)
+        #expect(other.status == 413)
+    }
 }

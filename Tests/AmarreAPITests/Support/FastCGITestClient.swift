@@ -19,6 +19,16 @@ enum FastCGITestClient {
     static func request(
         socket path: String, method: String, uri: String, headers: [String: String] = [:], body: [UInt8] = []
     ) throws -> Response {
+        let fd = try TestSocket.connect(path)
+        defer { close(fd) }
+        return try request(on: fd, method: method, uri: uri, headers: headers, body: body, keep: false)
+    }
+
+    /// One request on an open connection; `keep` sets FCGI_KEEP_CONN, as nginx's
+    /// `fastcgi_keep_conn on` does, so the server keeps the connection for the next one.
+    static func request(
+        on fd: Int32, method: String, uri: String, headers: [String: String] = [:], body: [UInt8] = [], keep: Bool
+    ) throws -> Response {
         var params: [(String, String)] = [
             ("GATEWAY_INTERFACE", "CGI/1.1"), ("REQUEST_METHOD", method), ("REQUEST_URI", uri),
             ("DOCUMENT_URI", String(uri.prefix { $0 != "?" })), ("QUERY_STRING", String(uri.drop { $0 != "?" }.dropFirst())),
@@ -28,7 +38,8 @@ enum FastCGITestClient {
             params.append(("HTTP_" + name.uppercased().replacingDashes, value))
         }
 
-        var out = record(.beginRequest, [0, 1, 0, 0, 0, 0, 0, 0])  // role RESPONDER, flags 0: close after
+        // Role RESPONDER; flags: FCGI_KEEP_CONN (1) or 0 (close after).
+        var out = record(.beginRequest, [0, 1, keep ? 1 : 0, 0, 0, 0, 0, 0])
         var encoded = [UInt8]()
         for (name, value) in params {
             encoded += length(name.utf8.count) + length(value.utf8.count) + Array(name.utf8) + Array(value.utf8)
@@ -36,8 +47,6 @@ enum FastCGITestClient {
         out += chunked(.params, encoded) + record(.params, [])
         out += chunked(.stdin, body) + record(.stdin, [])
 
-        let fd = try TestSocket.connect(path)
-        defer { close(fd) }
         try TestSocket.writeAll(fd, out)
 
         var stdout = [UInt8]()
