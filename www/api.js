@@ -3,9 +3,14 @@
 // Errors come back as ApiError with the server's code ("max_sessions_reached", ...) and a
 // sentence a user can read.
 //
+// Paths are the API's routes, written relative ("sessions"); each is resolved against the page's directory
+// (urls.js), so the client works under a prefix such as /amarre/ (issue 15).
+//
 // Every 401 (except a wrong pairing code) is announced as an "unauthorized" event, detail
 // {status, path} or {reason: "signed-out"}: the page has no valid credentials, and app.js shows
 // the pairing screen. The credential itself is an HttpOnly cookie the page never sees.
+
+import { apiUrl } from "./urls.js";
 
 export class ApiError extends Error {
   constructor(status, code, detail, body) {
@@ -53,7 +58,7 @@ function describe(status, code, detail, body) {
 }
 
 /** The only answer that is not "unauthorized" when it is 401: a wrong pairing code. */
-export const PAIR_PATH = "/auth/pair";
+export const PAIR_PATH = "auth/pair";
 
 /** Does this answer mean "the page has no valid credentials"? */
 export function isUnauthorized(status, path) {
@@ -61,8 +66,11 @@ export function isUnauthorized(status, path) {
 }
 
 export class Api extends EventTarget {
-  /** @param {{base?: string, fetchImpl?: typeof fetch}} options */
-  constructor({ base = "", fetchImpl = globalThis.fetch.bind(globalThis) } = {}) {
+  /**
+   * @param {{base?: string, fetchImpl?: typeof fetch}} options  base: the absolute URL paths
+   *   are resolved against (default: the page's document.baseURI)
+   */
+  constructor({ base = globalThis.document?.baseURI ?? globalThis.location?.href, fetchImpl = globalThis.fetch.bind(globalThis) } = {}) {
     super();
     this.base = base;
     this.fetchImpl = fetchImpl;
@@ -79,7 +87,7 @@ export class Api extends EventTarget {
     }
     let response;
     try {
-      response = await this.fetchImpl(this.base + path, init);
+      response = await this.fetchImpl(apiUrl(path, this.base), init);
     } catch {
       throw new ApiError(0, "network");
     }
@@ -107,35 +115,35 @@ export class Api extends EventTarget {
   }
 
   /** `{"auth":"token","device":{…}}`, or `{"auth":"none"}` when the server has no access control. */
-  device() { return this.request("GET", "/auth/device"); }
+  device() { return this.request("GET", "auth/device"); }
 
   /** Revokes this device and clears its cookie; then the page is unauthorized. */
   async logout() {
-    await this.request("POST", "/auth/logout");
+    await this.request("POST", "auth/logout");
     this.dispatchEvent(new CustomEvent("unauthorized", { detail: { reason: "signed-out" } }));
   }
 
   // --- Web Push (push.js); every route answers 503 push_disabled when the server has push off.
 
   /** `{"publicKey": "<base64url>"}`: the server's VAPID key, the applicationServerKey. */
-  pushKey() { return this.request("GET", "/push/vapid"); }
+  pushKey() { return this.request("GET", "push/vapid"); }
 
   /** @param {object} subscription  PushSubscription.toJSON(): {endpoint, expirationTime?, keys} */
-  addPushSubscription(subscription) { return this.request("POST", "/push/subscriptions", subscription); }
+  addPushSubscription(subscription) { return this.request("POST", "push/subscriptions", subscription); }
 
-  removePushSubscription(endpoint) { return this.request("DELETE", "/push/subscriptions", { endpoint }); }
+  removePushSubscription(endpoint) { return this.request("DELETE", "push/subscriptions", { endpoint }); }
 
   /** `{"sent": n}`: a test notification to this device's subscriptions. */
-  pushTest() { return this.request("POST", "/push/test"); }
+  pushTest() { return this.request("POST", "push/test"); }
 
-  health() { return this.request("GET", "/healthz"); }
-  instances() { return this.request("GET", "/instances"); }
+  health() { return this.request("GET", "healthz"); }
+  instances() { return this.request("GET", "instances"); }
   /** @param {{status?: "running"|"crashed"|"stopped"}} [filter] */
   sessions({ status } = {}) {
-    return this.request("GET", status ? `/sessions?status=${encodeURIComponent(status)}` : "/sessions");
+    return this.request("GET", status ? `sessions?status=${encodeURIComponent(status)}` : "sessions");
   }
 
-  session(id) { return this.request("GET", `/sessions/${encodeURIComponent(id)}`); }
+  session(id) { return this.request("GET", `sessions/${encodeURIComponent(id)}`); }
 
   /**
    * @param {{instanceId?: string, name?: string, cwd?: string,
@@ -152,7 +160,7 @@ export class Api extends EventTarget {
     const { worktree, ...rest } = fields;
     const body = clean(rest);
     if (worktree && typeof worktree === "object") body.worktree = clean(worktree);
-    return this.request("POST", "/sessions", body);
+    return this.request("POST", "sessions", body);
   }
 
   /**
@@ -160,16 +168,16 @@ export class Api extends EventTarget {
    * worktree is removed only when clean, unless `removeWorktree` forces it (the branch stays).
    */
   deleteSession(id, { removeWorktree = false } = {}) {
-    return this.request("DELETE", `/sessions/${encodeURIComponent(id)}${removeWorktree ? "?worktree=remove" : ""}`);
+    return this.request("DELETE", `sessions/${encodeURIComponent(id)}${removeWorktree ? "?worktree=remove" : ""}`);
   }
   /** Starts a crashed or stopped (archived) session again; the conversation resumes. */
-  restartSession(id) { return this.request("POST", `/sessions/${encodeURIComponent(id)}/restart`); }
+  restartSession(id) { return this.request("POST", `sessions/${encodeURIComponent(id)}/restart`); }
 
   /** Stops the agent and keeps the session and its history (the archive): 200 summary. */
-  stopSession(id) { return this.request("POST", `/sessions/${encodeURIComponent(id)}/stop`); }
+  stopSession(id) { return this.request("POST", `sessions/${encodeURIComponent(id)}/stop`); }
 
   /** `name`: up to 200 characters; "" removes the name. 200 summary. */
-  renameSession(id, name) { return this.request("PATCH", `/sessions/${encodeURIComponent(id)}`, { name: String(name) }); }
+  renameSession(id, name) { return this.request("PATCH", `sessions/${encodeURIComponent(id)}`, { name: String(name) }); }
 
   /**
    * Full-text search over every kept session: {results: [...], next: cursor|null}.
@@ -181,18 +189,18 @@ export class Api extends EventTarget {
     if (session) params.set("session", session);
     params.set("limit", String(limit));
     if (before !== undefined && before !== null && before !== "") params.set("before", String(before));
-    return this.request("GET", `/search?${params}`);
+    return this.request("GET", `search?${params}`);
   }
 
   /**
    * What changed in the session's repository: {root, base, baseRef, files: [{path, status,
    * oldPath?, added, removed, binary}]}. 404 when its directory is not in a git repository.
    */
-  changes(id) { return this.request("GET", `/sessions/${encodeURIComponent(id)}/changes`); }
+  changes(id) { return this.request("GET", `sessions/${encodeURIComponent(id)}/changes`); }
 
   /** One changed file's unified diff: {path, status, diff, truncated, binary}; 404: no change. */
   diff(id, path) {
-    return this.request("GET", `/sessions/${encodeURIComponent(id)}/changes?${new URLSearchParams({ path: String(path) })}`);
+    return this.request("GET", `sessions/${encodeURIComponent(id)}/changes?${new URLSearchParams({ path: String(path) })}`);
   }
 
   /**
@@ -202,7 +210,7 @@ export class Api extends EventTarget {
    */
   files(id, path = "") {
     const query = path ? `?${new URLSearchParams({ path: String(path) })}` : "";
-    return this.request("GET", `/sessions/${encodeURIComponent(id)}/files${query}`);
+    return this.request("GET", `sessions/${encodeURIComponent(id)}/files${query}`);
   }
 
   /**
@@ -215,7 +223,7 @@ export class Api extends EventTarget {
     if (after !== undefined && after !== null) q.set("after", String(after));
     q.set("limit", String(limit));
     try {
-      const data = await this.request("GET", `/sessions/${encodeURIComponent(id)}/events?${q}`);
+      const data = await this.request("GET", `sessions/${encodeURIComponent(id)}/events?${q}`);
       return Array.isArray(data) ? data : null;
     } catch (e) {
       if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501)) return null;

@@ -1,4 +1,5 @@
-// The one module that owns a WebSocket: connects to /sessions/<id>, parses records, and
+// The one module that owns a WebSocket: connects to sessions/<id> below the page's directory
+// (urls.js: the page may be served under a prefix), parses records, and
 // reconnects with backoff (only when the close was not a normal one), resuming with
 // `?since=<last seq>` so the server can replay what was missed.
 //
@@ -16,12 +17,13 @@
 // and timers are injectable for tests.
 
 import { Backoff, closeAction } from "./backoff.js";
+import { sessionSocketUrl } from "./urls.js";
 
 export class Connection extends EventTarget {
   /**
    * @param {object} options
    * @param {string} options.sessionId
-   * @param {{protocol: string, host: string}} [options.location]
+   * @param {{href: string}} [options.location]  the page's address (location)
    * @param {typeof WebSocket} [options.WebSocketImpl]
    * @param {Backoff} [options.backoff]
    * @param {{setTimeout: Function, clearTimeout: Function}} [options.timers]
@@ -50,9 +52,7 @@ export class Connection extends EventTarget {
   }
 
   get url() {
-    const scheme = this.location.protocol === "https:" ? "wss:" : "ws:";
-    const query = this.since !== null && this.since !== undefined ? `?since=${encodeURIComponent(this.since)}` : "";
-    return `${scheme}//${this.location.host}/sessions/${encodeURIComponent(this.sessionId)}${query}`;
+    return sessionSocketUrl(this.sessionId, { href: this.location.href, since: this.since });
   }
 
   /** Starts connecting (again). */

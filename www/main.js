@@ -6,7 +6,11 @@
 // router.js (location.hash), auth.js (pairing helpers), search.js (results, snippets and
 // terms; search-controller.js runs the queries), archive.js (the list's archive split),
 // changes.js + diff.js (a session's changes and diffs), files.js (file browser paths),
-// worktree.js (worktree sessions: create body, recent repos, delete answers),
+// worktree.js (worktree sessions: create body, recent repos, delete answers), urls.js (every
+// address relative to the page's directory: amarre may be served under a prefix),
+// images.js (images attached to prompts: scaling, limits), palette.js (the composer's "/"
+// commands), modes.js (model, thinking level, permission mode, allowed tools), drafts.js
+// (drafts per session, the Enter key setting),
 // list-controller.js / session-controller.js / changes-controller.js / files-controller.js /
 // pairing-controller.js (screens), session-delete.js (delete, asked), views/* (DOM).
 

@@ -26,9 +26,14 @@ export function contentText(content) {
   }).filter((s) => s !== "").join("\n");
 }
 
+/**
+ * A user message as the transcript shows it: its text, and its image parts (pi's
+ * {type:"image", data, mimeType} or Anthropic's {type:"image", source:{…}}), kept as they came:
+ * the view decides which it can show (images.js imageDataUrl).
+ */
 export function userFields(message) {
   const content = message.content;
-  const images = Array.isArray(content) ? content.filter((c) => c?.type === "image").length : 0;
+  const images = Array.isArray(content) ? content.filter((c) => c?.type === "image") : [];
   return { text: contentText(Array.isArray(content) ? content.filter((c) => c?.type !== "image") : content), images };
 }
 
@@ -55,7 +60,7 @@ export function planText(r) {
 export function sameAnswer(a, b) {
   if (!a || !b || typeof a !== "object" || typeof b !== "object") return false;
   return String(a.id) === String(b.id) && a.confirmed === b.confirmed && a.value === b.value &&
-    a.cancelled === b.cancelled;
+    a.cancelled === b.cancelled && (a.scope ?? null) === (b.scope ?? null);
 }
 
 export function serverErrorText(r) {

@@ -6,7 +6,7 @@
 // (an appended item, or the one block of the message being streamed).
 //
 // Items (all have key, kind, rev):
-//   user       {text, images}
+//   user       {text, images: [image content parts]}
 //   assistant  {blocks:[{index, type:"text"|"thinking", text, rev}], streaming, usage,
 //               stopReason, errorMessage, model, orphan, msgKey}
 //   tool       {toolCallId, toolName, args, argsText, partial, result, isError,
@@ -63,6 +63,8 @@ export class Transcript {
     this.editorText = null;
     this.editorTextRev = 0;
     this.model = null;
+    /** The tools of the last session_permissions record (null: none seen). */
+    this.allowedTools = null;
     this.totals = { input: 0, output: 0, cost: 0, known: false };
     this.crash = null;
     this.hello = null;
@@ -271,6 +273,8 @@ export class Transcript {
         return;
       case "response":
         return this.response(r);
+      case "session_permissions":
+        return this.sessionPermissions(r);
       case "extension_error":
         this.add("error", { text: `Extension error: ${stringOr(r.error, "unknown error")}`, detail: r, seq: r._seq });
         return;
@@ -337,7 +341,9 @@ export class Transcript {
       case "user": {
         if (this.openUser && this.openUser.msgKey === msgKey(message)) {
           const fields = userFields(message);
-          if (fields.text !== this.openUser.text) Object.assign(this.touch(this.openUser), fields);
+          if (fields.text !== this.openUser.text || fields.images.length !== this.openUser.images.length) {
+            Object.assign(this.touch(this.openUser), fields);
+          }
           this.openUser = null;
           return;
         }
@@ -674,6 +680,18 @@ export class Transcript {
     }
     this.closeAssistant();
     this.setStreaming(false);
+  }
+
+  /** The tools allowed for this session changed (modes.js keeps the list): say what changed. */
+  sessionPermissions(r) {
+    const tools = Array.isArray(r.allowedTools) ? r.allowedTools.filter((t) => typeof t === "string") : [];
+    const before = this.allowedTools ?? [];
+    const added = tools.filter((t) => !before.includes(t));
+    const removed = before.filter((t) => !tools.includes(t));
+    this.allowedTools = tools;
+    if (added.length) this.add("marker", { tone: "info", text: `Allowed for this session: ${added.join(", ")}`, seq: r._seq });
+    if (removed.length) this.add("marker", { tone: "info", text: `No longer allowed without asking: ${removed.join(", ")}`, seq: r._seq });
+    this.meta();
   }
 
   response(r) {

@@ -18,12 +18,21 @@ import { changesHash, filesHash, sessionHash } from "./router.js";
 import { approvalPreview, toolSummary } from "./tool-format.js";
 import { checkPaired, closeNeedsAuthCheck } from "./auth.js";
 import { archiveMethods } from "./session-archive.js";
+import {
+  SessionModes, responseError, revokeCommand, setModelCommand, setPermissionModeCommand, setThinkingCommand,
+} from "./modes.js";
+import { normalizeCommands } from "./palette.js";
+import { DraftStore, enterSends, setEnterSends } from "./drafts.js";
+import { MAX_MESSAGE_BYTES, formatBytes, messageBytes } from "./images.js";
 
 /** How often a crashed session is checked for a restart made elsewhere. */
 const RESTART_POLL_MS = 4000;
 
-/** Agents that speak pi's RPC commands (get_state, get_messages). */
+/** Agents that speak pi's RPC commands (get_state, get_messages, get_commands, set_model...). */
 const PI_LIKE = new Set(["pi", "demo", "claude-code"]);
+
+/** How long a command sent on the WebSocket waits for its response. */
+const REQUEST_TIMEOUT_MS = 15_000;
 
 let commandCounter = 0;
 const commandId = () => `web-${Date.now().toString(36)}-${(commandCounter++).toString(36)}`;
@@ -59,7 +68,17 @@ export class SessionController {
     if (this.target) this.transcript.setTarget(this.target.seq);
     this.history = new History({ api, sessionId, transcript: this.transcript });
     this.connection = new Connection({ sessionId, doc: document }); // sends presence (issue 10)
-    this.view = new SessionView();
+    /** The model, thinking level, permission mode and allowed tools the agent reported. */
+    this.modes = new SessionModes();
+    /** Commands sent with an id, waiting for their response: id -> {resolve, timer}. */
+    this.requests = new Map();
+    /** Per connection: the agent's commands and models, asked once. */
+    this.commandsPromise = null;
+    this.modelsView = { state: "idle" };
+    this.modesPending = null;
+    this.modesError = null;
+    this.drafts = new DraftStore();
+    this.view = new SessionView({ enterSends: enterSends() });
     this.connState = { state: "connecting" };
     this.bind();
   }
@@ -71,6 +90,21 @@ export class SessionController {
     c.addEventListener("close", (e) => this.onClose(e.detail));
     const v = this.view;
     v.composer.addEventListener("send", (e) => this.send(e.detail));
+    v.composer.addEventListener("draft", (e) => this.drafts.save(this.id, e.detail.text));
+    v.composer.addEventListener("focus", () => v.transcript.keepNewest());
+    v.addEventListener("modes", () => this.openModes());
+    v.addEventListener("revoke", (e) => this.revoke(e.detail.toolName));
+    const sheet = v.modesSheet;
+    sheet.addEventListener("model", (e) => this.change(setModelCommand(e.detail.model), `Switching to ${e.detail.model.name}…`));
+    sheet.addEventListener("thinking", (e) => this.change(setThinkingCommand(e.detail.level), `Thinking: ${e.detail.level}…`));
+    sheet.addEventListener("permission", (e) => this.change(setPermissionModeCommand(e.detail.mode), "Switching the permission mode…"));
+    sheet.addEventListener("revoke", (e) => this.revoke(e.detail.toolName));
+    v.addEventListener("enter", (e) => {
+      setEnterSends(e.detail.value);
+      v.setEnterSends(e.detail.value);
+    });
+    this.onPageHide = () => v.composer.flushDraft();
+    this.win.addEventListener("pagehide", this.onPageHide);
     v.composer.addEventListener("abort", () => this.connection.send({ type: "abort" }));
     v.dock.addEventListener("answer", (e) => this.answer(e.detail.response));
     v.addEventListener("restart", () => this.restart());
@@ -97,6 +131,7 @@ export class SessionController {
 
   mount(root) {
     root.replaceChildren(this.view.el);
+    this.view.composer.restoreDraft(this.drafts.load(this.id));
     this.start();
   }
 
@@ -169,6 +204,7 @@ export class SessionController {
     const s = this.summary ?? {};
     const h = this.hello ?? {};
     const model = this.transcript.model;
+    const modes = this.modes.summary;
     const name = this.title;
     if (name !== this.baseTitle) {
       this.baseTitle = name;
@@ -180,7 +216,8 @@ export class SessionController {
       instanceId: h.instanceId ?? s.instanceId,
       agent: h.agent ?? s.agent,
       status: this.archived ? "stopped" : this.transcript.crash ? "crashed" : h.status ?? s.status,
-      model: typeof model === "object" && model ? model.name ?? model.id : typeof model === "string" ? model : null,
+      // The modes chip shows the model when the agent reported it (get_state).
+      model: modes ? null : typeof model === "object" && model ? model.name ?? model.id : typeof model === "string" ? model : null,
       branch: typeof s.worktree?.branch === "string" ? s.worktree.branch : null,
       branchHref: changesHash(this.id),
     });
@@ -190,6 +227,13 @@ export class SessionController {
 
   onRecord(r) {
     if (r && r.type === "amarre.hello") this.onHello(r);
+    if (this.modes.apply(r)) this.renderModes();
+    if (r && r.type === "response" && r.id !== undefined && this.requests.has(String(r.id))) {
+      const waiting = this.requests.get(String(r.id));
+      this.requests.delete(String(r.id));
+      clearTimeout(waiting.timer);
+      waiting.resolve(r);
+    }
     if (r && r.type === "response" && this.messagesRequest && r.id === this.messagesRequest) {
       this.messagesRequest = null;
       if (r.success && Array.isArray(r.data?.messages)) this.transcript.prependMessages(r.data.messages);
@@ -231,6 +275,13 @@ export class SessionController {
       this.transcript.quietIds.add(id);
       this.connection.send({ type: "get_state", id });
     }
+    // A new connection (maybe to a restarted agent): its commands and models are asked again.
+    this.commandsPromise = null;
+    if (this.modelsView.state !== "loading") this.modelsView = { state: "idle" };
+    this.modes.models = null;
+    this.view.composer.setCommandSource(PI_LIKE.has(hello.agent) ? () => this.loadCommands() : null);
+    if (this.view.modesSheet.isOpen) this.loadModels();
+    this.renderModes();
     this.renderHeader();
   }
 
@@ -342,6 +393,7 @@ export class SessionController {
 
   onState(detail) {
     this.connState = detail;
+    this.renderModes();
     this.view.setConnection(detail, { working: this.transcript.streaming });
     this.view.composer.setConnected(detail.state === "open", detail.state === "waiting" || detail.state === "connecting" ? "Reconnecting…" : "Not connected");
     if (detail.state === "waiting") this.view.showBanner("network", { delayMs: detail.delayMs });
@@ -475,11 +527,117 @@ export class SessionController {
 
   // --- user actions ----------------------------------------------------------------------------
 
-  send({ text, mode }) {
-    if (this.connection.send(commandFor(text, mode))) {
+  send({ text, mode, images = [] }) {
+    const record = commandFor(text, mode, images);
+    if (images.length && messageBytes(record) > MAX_MESSAGE_BYTES) {
+      this.view.composer.showError(`This message is larger than ${formatBytes(MAX_MESSAGE_BYTES)}: remove an image or shorten the text.`);
+      return;
+    }
+    if (this.connection.send(record)) {
       this.view.composer.sent();
+      this.drafts.clear(this.id);
       this.view.transcript.scrollToBottom();
     }
+  }
+
+  // --- commands with a response: the palette's commands, models and modes -----------------------
+
+  /**
+   * Sends `record` with a fresh id and resolves with the agent's `response` to it. `quiet`: the
+   * transcript does not show it (a failure of a change the user made is shown: quiet false).
+   */
+  request(record, { quiet = true } = {}) {
+    const id = commandId();
+    return new Promise((resolve, reject) => {
+      if (quiet) this.transcript.quietIds.add(id);
+      if (!this.connection.send({ ...record, id })) {
+        this.transcript.quietIds.delete(id);
+        reject(new Error("not connected"));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.requests.delete(id);
+        reject(new Error("the agent did not answer"));
+      }, REQUEST_TIMEOUT_MS);
+      this.requests.set(id, { resolve, timer });
+    });
+  }
+
+  /** The agent's commands for the "/" palette, asked once per connection. */
+  loadCommands() {
+    if (!this.commandsPromise) {
+      const asked = this.request({ type: "get_commands" }).then((r) => {
+        if (r.success !== true) throw new Error(responseError(r, "the agent lists no commands"));
+        return normalizeCommands(r.data);
+      });
+      this.commandsPromise = asked;
+      // A failure is asked again the next time the palette opens.
+      asked.catch(() => { if (this.commandsPromise === asked) this.commandsPromise = null; });
+    }
+    return this.commandsPromise;
+  }
+
+  openModes() {
+    this.view.toggleMenu(false);
+    this.modesError = null;
+    this.view.modesSheet.open();
+    this.renderModes();
+    if (this.connection.state === "open") {
+      this.loadModels();
+      this.request({ type: "get_state" }).catch(() => null);
+    }
+  }
+
+  loadModels() {
+    if (this.modelsView.state === "loading" || this.modes.models || this.connection.state !== "open") return;
+    this.modelsView = { state: "loading" };
+    this.renderModes();
+    this.request({ type: "get_available_models" }).then((r) => {
+      this.modelsView = r.success === true ? { state: "ready" } : { state: "error", error: responseError(r) };
+    }, (e) => {
+      this.modelsView = { state: "error", error: e.message };
+    }).then(() => this.renderModes());
+  }
+
+  /** A change of model or mode: sent, its failure shown, then the state asked again. */
+  async change(record, pendingText) {
+    this.modesPending = pendingText;
+    this.modesError = null;
+    this.renderModes();
+    try {
+      const r = await this.request(record, { quiet: false });
+      if (r.success !== true) this.modesError = responseError(r);
+    } catch (e) {
+      this.modesError = `Not changed: ${e.message}.`;
+    }
+    if (this.destroyed) return;
+    this.modesPending = null;
+    this.renderModes();
+    this.request({ type: "get_state" }).catch(() => null);
+  }
+
+  /** Revokes a tool allowed for this session; the agent's session_permissions follows. */
+  revoke(toolName) {
+    if (typeof toolName !== "string" || !toolName) return;
+    this.change(revokeCommand(toolName), `Revoking ${toolName}…`);
+  }
+
+  renderModes() {
+    if (this.destroyed) return;
+    const connected = this.connection.state === "open" && !this.archived;
+    const agent = this.hello?.agent ?? this.summary?.agent;
+    this.view.setModes({
+      available: PI_LIKE.has(agent) && !this.archived,
+      summary: this.modes.summary,
+      allowedTools: this.modes.allowedTools,
+      canRevoke: connected && !this.modesPending,
+    });
+    if (this.view.modesSheet.isOpen) {
+      this.view.modesSheet.render({
+        modes: this.modes, models: this.modelsView, pending: this.modesPending, error: this.modesError, connected,
+      });
+    }
+    this.renderHeader();
   }
 
   answer(response) {
@@ -528,6 +686,9 @@ export class SessionController {
     if (this.frame?.r) cancelAnimationFrame(this.frame.r);
     document.removeEventListener("visibilitychange", this.onVisible);
     this.win.removeEventListener("online", this.onOnline);
+    this.win.removeEventListener("pagehide", this.onPageHide);
+    for (const waiting of this.requests.values()) clearTimeout(waiting.timer);
+    this.requests.clear();
     this.view.destroy();
   }
 }
@@ -538,10 +699,12 @@ Object.assign(SessionController.prototype, archiveMethods);
  * The record for what the user typed. Idle: a prompt (with streamingBehavior, so that if the
  * agent turned busy meanwhile pi queues it rather than refusing or starting a second turn).
  * Busy: steer or follow_up; a slash command goes as a prompt, which runs it at once.
+ * `images`: [{type:"image", data, mimeType}] (images.js), sent with any of the three.
  */
-export function commandFor(text, mode) {
-  if (mode === "prompt" || text.startsWith("/")) {
-    return { type: "prompt", message: text, streamingBehavior: mode === "steer" ? "steer" : "followUp" };
-  }
-  return { type: mode === "steer" ? "steer" : "follow_up", message: text };
+export function commandFor(text, mode, images = []) {
+  const record = mode === "prompt" || text.startsWith("/")
+    ? { type: "prompt", message: text, streamingBehavior: mode === "steer" ? "steer" : "followUp" }
+    : { type: mode === "steer" ? "steer" : "follow_up", message: text };
+  if (Array.isArray(images) && images.length) record.images = images;
+  return record;
 }

@@ -79,12 +79,13 @@ function targetUrl(scope, data) {
 }
 
 /**
- * Answers an approval without a page: POST /sessions/<id>/requests/<requestId>. 200 answered,
+ * Answers an approval without a page: POST sessions/<id>/requests/<requestId> below the scope. 200 answered,
  * 409 someone answered first: either way nothing is left to do. Anything else (401, 404, a
  * question that is not yes/no, no network): false.
  */
 async function answerRequest(deps, scope, data, confirmed) {
-  const url = new URL("/sessions/" + encodeURIComponent(data.sessionId) + "/requests/" + encodeURIComponent(data.requestId), scope);
+  // Relative to the worker's scope (the page's directory: amarre may be served under a prefix).
+  const url = new URL("sessions/" + encodeURIComponent(data.sessionId) + "/requests/" + encodeURIComponent(data.requestId), scope);
   const init = {
     method: "POST",
     credentials: "same-origin",
@@ -159,7 +160,7 @@ async function handleSubscriptionChange(change, deps) {
     if (!key) return "lost"; // the page subscribes again when it is next opened
     current = await deps.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
   }
-  const send = (method, body) => deps.fetch(new URL("/push/subscriptions", deps.scope).href, {
+  const send = (method, body) => deps.fetch(new URL("push/subscriptions", deps.scope).href, {
     method, credentials: "same-origin", cache: "no-store",
     headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body),
   });

@@ -64,6 +64,8 @@ export const approvalMethods = {
       placeholder: typeof r.placeholder === "string" ? r.placeholder : "",
       prefill: typeof r.prefill === "string" ? r.prefill : "",
       timeout: typeof r.timeout === "number" ? r.timeout : null,
+      // A tool approval names its tool: the card can allow it for the rest of the session.
+      toolName: typeof r.toolName === "string" && r.toolName.trim() !== "" ? r.toolName.slice(0, 200) : null,
       unknown: false, appliedAt: this.applied, seq: r._seq,
     };
     const existing = this.byKey.get(this.approvalKey(id));

@@ -18,7 +18,7 @@ enum APIMetrics {
     private static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
     static func counted(_ request: HTTPRequest, status: Int) {
-        let route = Resource(path: request.path)?.route(for: request.method)?.template ?? "unmatched"
+        let route = Resource(path: request.path).map { $0.route(for: request.method)?.template ?? $0.template } ?? "unmatched"
         // Methods come from clients: anything unusual is one label, so the series stay few.
         let method = knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
         let key = Key(route: route, method: method, status: status)

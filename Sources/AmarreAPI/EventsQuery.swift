@@ -19,8 +19,8 @@ public struct EventsQuery: Sendable, Equatable {
         var q = EventsQuery()
         for pair in query.split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = kv[0]
-            let value = kv.count > 1 ? String(kv[1]) : ""
+            let key = QueryString.decode(kv[0]) ?? String(kv[0])
+            let value = kv.count > 1 ? QueryString.decode(kv[1]) ?? String(kv[1]) : ""
             switch key {
             case "after", "before":
                 guard let n = Int64(value), n >= 0 else { return .failure(QueryError(detail: "\"\(key)\" must be a non-negative integer")) }

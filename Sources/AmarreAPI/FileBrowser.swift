@@ -66,8 +66,11 @@ struct FileBrowser {
         guard info.st_mode & S_IFMT == S_IFREG else {
             return Listing(path: shown, type: "other", size: Int64(info.st_size), truncated: false)
         }
-        guard let handle = FileHandle(forReadingAtPath: target) else { throw AmarreError(.forbidden, detail: "\(relative) cannot be read") }
-        defer { try? handle.close() }
+        // Non-blocking: a "regular" file whose read would wait (procfs: /proc/kmsg) gives nothing
+        // instead of holding an API thread.
+        let fd = open(target, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw AmarreError(.forbidden, detail: "\(relative) cannot be read") }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         let data = (try? handle.read(upToCount: maxTextBytes)) ?? Data()
         let binary = data.prefix(binaryProbeBytes).contains(0)
         return Listing(

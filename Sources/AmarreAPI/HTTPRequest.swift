@@ -60,9 +60,9 @@ public struct HTTPRequest: Sendable, Equatable {
         if let uri = parameter("DOCUMENT_URI"), !uri.isEmpty {
             path = uri
         } else {
-            // Without DOCUMENT_URI (a config that does not set it), the raw request URI; the
-            // router ignores its query part.
-            path = parameter("REQUEST_URI") ?? ""
+            // Without DOCUMENT_URI (a config that does not set it), the raw request URI without
+            // its query.
+            path = String((parameter("REQUEST_URI") ?? "").prefix { $0 != "?" })
         }
         self.init(
             method: HTTPMethod(rawValue: parameter("REQUEST_METHOD") ?? ""),

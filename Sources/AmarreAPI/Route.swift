@@ -49,6 +49,7 @@ public enum Route: Sendable, Equatable {
     }
 
     /// The route's path pattern, a bounded label for metrics (`/sessions/{id}/prompt`).
+    /// (A method a resource does not take is counted under the resource's pattern too.)
     public var template: String {
         switch self {
         case .health: "/healthz"
@@ -90,8 +91,8 @@ public enum Route: Sendable, Equatable {
     ///
     /// - Parameters:
     ///   - method: `REQUEST_METHOD`.
-    ///   - path: `DOCUMENT_URI` (nginx has decoded and normalised it). Anything from a `?` on
-    ///     is ignored, so a `REQUEST_URI` works too. One trailing slash is accepted.
+    ///   - path: `DOCUMENT_URI` (nginx has decoded and normalised it; `HTTPRequest` cuts the query
+    ///     off a `REQUEST_URI` it falls back to). One trailing slash is accepted.
     ///   - query: `QUERY_STRING`; read by the events route.
     public static func resolve(method: HTTPMethod, path: String, query: String = "") -> RouteResolution {
         guard let resource = Resource(path: path) else { return .notFound }
@@ -111,7 +112,7 @@ public enum Route: Sendable, Equatable {
         if resource == .sessions, method == .get || method == .head,
             let status = query.split(separator: "&").first(where: { $0.hasPrefix("status=") })
         {
-            guard let s = SessionStatus(rawValue: String(status.dropFirst("status=".count))) else {
+            guard let s = QueryString.decode(status.dropFirst("status=".count)).flatMap(SessionStatus.init(rawValue:)) else {
                 return .badQuery("\"status\" must be running, crashed or stopped")
             }
             return .matched(.listSessionsWithStatus(s))
@@ -179,8 +180,8 @@ enum Resource: Equatable {
     static let maxSegmentBytes = 256
 
     init?(path: String) {
+        // The decoded path: a `?` here is a character of a segment (`%3F`), never a query.
         var path = Substring(path)
-        if let question = path.firstIndex(of: "?") { path = path[..<question] }
         guard path.hasPrefix("/") else { return nil }
         path = path.dropFirst()
         if path.hasSuffix("/") { path = path.dropLast() }
@@ -271,6 +272,9 @@ enum Resource: Equatable {
         let lookup = method == .head ? HTTPMethod.get : method
         return routes.first { $0.method == lookup }?.route
     }
+
+    /// The pattern of the resource's routes (they share one), for metrics.
+    var template: String { routes.first?.route.template ?? "unmatched" }
 
     var allowedMethods: [HTTPMethod] {
         routes.flatMap { $0.method == .get ? [HTTPMethod.get, .head] : [$0.method] }

@@ -1,5 +1,6 @@
 import AmarreCore
 import AmarreMetrics
+import AmarreStore
 import CoreMetrics
 
 /// amarre-host's series (swift-metrics; Prometheus through `AmarreMetrics`). Made on first
@@ -20,6 +21,21 @@ enum HostMetrics {
             ($0, Gauge(label: Names.sessions, dimensions: [("status", $0.rawValue)]))
         })
     static let clients = Gauge(label: Names.clients)
+
+    /// Notification channels, for `amarre_push_*{channel}`.
+    static let pushChannels = ["webpush", "expo", "ntfy", "webhook"]
+
+    /// Makes every series once at start, so a scrape shows them (at 0) before their first
+    /// event: `rate()` and `absent()` work from the start.
+    static func register() {
+        _ = (recordsRelayed, recordBytesRelayed, replays, clientsDroppedSlow, spawnFailures, restarts, relayLatency)
+        _ = (sessionsByStatus, clients)
+        for channel in pushChannels {
+            _ = Counter(label: Names.pushSent, dimensions: [("channel", channel)])
+            _ = Counter(label: Names.pushFailed, dimensions: [("channel", channel)])
+        }
+        RecordStore.registerMetrics()
+    }
 
     /// The gauges, as of now, then this process's exposition.
     static func exposition(sessions: some Sequence<(status: SessionStatus, clients: Int)>) -> String {

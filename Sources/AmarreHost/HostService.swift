@@ -20,6 +20,7 @@ public struct HostService: Service {
     }
 
     public func run() async throws {
+        HostMetrics.register()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         try Self.prepareRunDirectory(configuration)

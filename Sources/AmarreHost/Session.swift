@@ -137,13 +137,13 @@ final class Session {
 
     /// Spawns the agent. Throws when it could not start (the status is left as it was).
     func start() throws(AmarreError) {
-        let plan = try host.makePlan(instance, request, resumeToken: resumeToken)
         let process: AgentProcess
         do {
+            let plan = try host.makePlan(instance, request, resumeToken: resumeToken)
             process = try AgentProcess.spawn(
                 plan, on: eventLoop, configuration: host.configuration, delegate: self, logger: logger)
         } catch {
-            HostMetrics.spawnFailures.increment()
+            if error.code == .spawnFailed { HostMetrics.spawnFailures.increment() }
             throw error
         }
         lifecycle = AgentLifecycle()

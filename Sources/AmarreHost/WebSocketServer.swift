@@ -41,6 +41,10 @@ enum WebSocketServer {
                             channel.pipeline.syncOperations.removeHandler(name: refusalHandlerName, promise: nil)
                             var clientLogger = logger
                             clientLogger[metadataKey: "session.id"] = "\(id)"
+                            // nginx's id of the upgrade request: the client's log lines carry it.
+                            if let requestID = head.headers.first(name: "x-request-id"), requestID.utf8.count <= 64 {
+                                clientLogger[metadataKey: "request.id"] = "\(requestID)"
+                            }
                             if let device = access.deviceID {
                                 clientLogger[metadataKey: "device.id"] = "\(device)"
                                 host.deviceSeen(device)

@@ -116,6 +116,11 @@ public final class RecordStore: Sendable {
     private static let commitSeconds = CoreMetrics.Timer(label: "amarre_store_commit_seconds")
     private static let commitRecords = Recorder(label: "amarre_store_commit_records")
 
+    /// Makes the store's series (at 0) before the first commit.
+    public static func registerMetrics() {
+        _ = (commitSeconds, commitRecords)
+    }
+
     /// Runs on `writerQueue`.
     private func commit() {
         let work = batch.withLock { b -> Batch in

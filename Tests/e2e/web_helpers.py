@@ -162,3 +162,49 @@ def session_path(sid: str) -> str:
 
 def pi_record(**fields: Any) -> str:
     return json.dumps(fields)
+
+
+# -- issue 13: phones of other sizes, pages under a base path (issue 15) -------------------------
+
+PHONE_390 = {"width": 390, "height": 844}
+
+
+def open_phone_page(browser, stack, path: str = "/", viewport: dict | None = None, prefix: str = "") -> WebPage:
+    """A touch phone page (coarse pointer) of `viewport` (default 390×844) at
+    stack.origin + prefix + path; `prefix` ("/amarre") when the stack serves under a base path.
+    Every request the page makes is kept in `web.requests` (URLs)."""
+    context = browser.new_context(viewport=viewport or PHONE_390, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, color_scheme="light", reduced_motion="reduce")
+    page = context.new_page()
+    web = WebPage(page=page, context=context, base=stack.origin + prefix)
+    web.requests = []  # type: ignore[attr-defined]
+
+    def on_console(msg):
+        if msg.type == "error" and not any(p.search(msg.text) for p in IGNORED_CONSOLE):
+            web.errors.append(f"console: {msg.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda e: web.errors.append(f"pageerror: {e}"))
+    page.on("request", lambda r: web.requests.append(r.url))  # type: ignore[attr-defined]
+    page.on("websocket", lambda ws: web.requests.append(ws.url))  # type: ignore[attr-defined]
+    page.set_default_timeout(10_000)
+    web.goto(path)
+    return web
+
+
+@pytest.fixture
+def phone_pages(browser):
+    """Like `pages`, for open_phone_page(stack, path, viewport=…, prefix=…)."""
+    opened: list[WebPage] = []
+
+    def make(stack, path: str = "/", **kw: Any) -> WebPage:
+        web = open_phone_page(browser, stack, path, **kw)
+        opened.append(web)
+        return web
+
+    yield make
+    errors = []
+    for web in opened:
+        errors += web.errors
+        web.close()
+    assert not errors, "browser errors:\n" + "\n".join(errors)

@@ -2,10 +2,19 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Api, ApiError, isUnauthorized } from "../api.js";
 
-/** A fetch that answers from a table keyed by "METHOD /path"; records what was asked. */
+/** The page's directory: the client is served under a prefix (issue 15). */
+const BASE = "https://box.example/amarre/";
+
+/**
+ * A fetch that answers from a table keyed by "METHOD /path" (the path below BASE); records what
+ * was asked (`calls`: that path, `urls`: the full URLs fetched).
+ */
 function fakeFetch(table) {
   const calls = [];
-  const impl = async (url, init) => {
+  const urls = [];
+  const impl = async (full, init) => {
+    urls.push(full);
+    const url = full.startsWith(BASE) ? `/${full.slice(BASE.length)}` : full;
     calls.push({ url, method: init.method, body: init.body ? JSON.parse(init.body) : undefined });
     const answer = table[`${init.method} ${url}`];
     if (answer instanceof Error) throw answer;
@@ -13,29 +22,41 @@ function fakeFetch(table) {
     const [status, body] = answer ?? [404, { error: "not_found" }];
     return { ok: status >= 200 && status < 300, status, text: async () => (body === undefined ? "" : JSON.stringify(body)) };
   };
-  return { impl, calls };
+  return { impl, calls, urls };
 }
 
 function setup(table) {
   const f = fakeFetch(table);
-  const api = new Api({ fetchImpl: f.impl });
+  const api = new Api({ base: `${BASE}#/s/0123456789ab`, fetchImpl: f.impl });
   const events = [];
   api.addEventListener("unauthorized", (e) => events.push(e.detail));
-  return { api, events, calls: f.calls };
+  return { api, events, calls: f.calls, urls: f.urls };
 }
 
+test("every request goes below the page's directory, never to the origin's root", async () => {
+  const { api, urls } = setup({ "GET /sessions": [200, []], "GET /sessions/a1/events?limit=5": [200, []] });
+  await api.sessions();
+  await api.events("a1", { limit: 5 });
+  await api.device().catch(() => null);
+  assert.deepEqual(urls, [
+    "https://box.example/amarre/sessions",
+    "https://box.example/amarre/sessions/a1/events?limit=5",
+    "https://box.example/amarre/auth/device",
+  ]);
+});
+
 test("401 means unauthorized everywhere except a wrong pairing code", () => {
-  assert.equal(isUnauthorized(401, "/sessions"), true);
-  assert.equal(isUnauthorized(401, "/auth/device"), true);
-  assert.equal(isUnauthorized(401, "/auth/logout"), true);
-  assert.equal(isUnauthorized(401, "/auth/pair"), false);
-  for (const status of [200, 403, 404, 409, 429, 502]) assert.equal(isUnauthorized(status, "/sessions"), false, String(status));
+  assert.equal(isUnauthorized(401, "sessions"), true);
+  assert.equal(isUnauthorized(401, "auth/device"), true);
+  assert.equal(isUnauthorized(401, "auth/logout"), true);
+  assert.equal(isUnauthorized(401, "auth/pair"), false);
+  for (const status of [200, 403, 404, 409, 429, 502]) assert.equal(isUnauthorized(status, "sessions"), false, String(status));
 });
 
 test("a 401 from any API call announces that the page must pair, and still throws", async () => {
   const { api, events } = setup({ "GET /sessions": [401, { error: "unauthorized" }] });
   await assert.rejects(api.sessions(), (e) => e instanceof ApiError && e.status === 401 && e.code === "unauthorized");
-  assert.deepEqual(events, [{ status: 401, path: "/sessions" }]);
+  assert.deepEqual(events, [{ status: 401, path: "sessions" }]);
 });
 
 test("other failures are not announced", async () => {

@@ -60,7 +60,7 @@ function setup() {
   FakeSocket.all = [];
   const timers = fakeTimers();
   const c = new Connection({
-    sessionId: "0123456789ab", location: { protocol: "https:", host: "h.example" },
+    sessionId: "0123456789ab", location: { href: "https://h.example/#/s/0123456789ab" },
     WebSocketImpl: FakeSocket, timers,
   });
   const records = [];
@@ -171,7 +171,7 @@ function withDoc() {
   const doc = new FakeDoc();
   const timers = fakeTimers();
   const c = new Connection({
-    sessionId: "0123456789ab", location: { protocol: "https:", host: "h.example" },
+    sessionId: "0123456789ab", location: { href: "https://h.example/#/s/0123456789ab" },
     WebSocketImpl: FakeSocket, timers, doc,
   });
   const sent = (i) => FakeSocket.all[i].sent.map((s) => JSON.parse(s));
@@ -211,7 +211,7 @@ test("after close() visibility changes send nothing", () => {
 
 test("without a document (doc: null) no presence is sent", () => {
   FakeSocket.all = [];
-  const c = new Connection({ sessionId: "0123456789ab", location: { protocol: "http:", host: "h" }, WebSocketImpl: FakeSocket, timers: fakeTimers(), doc: null });
+  const c = new Connection({ sessionId: "0123456789ab", location: { href: "http://h/" }, WebSocketImpl: FakeSocket, timers: fakeTimers(), doc: null });
   c.open();
   FakeSocket.all[0].open();
   assert.deepEqual(FakeSocket.all[0].sent, []);

@@ -122,7 +122,7 @@ test("Allow answers the request with confirmed:true, same-origin, and closes the
   const outcome = await sw.handleNotificationClick({ action: "allow", notification }, { scope: SCOPE, clients, fetch });
   assert.equal(outcome, "answered");
   assert.equal(notification.closed, true);
-  assert.deepEqual(calls, [{ url: "https://box.example/sessions/0123456789ab/requests/req-7", method: "POST", credentials: "same-origin", body: { confirmed: true } }]);
+  assert.deepEqual(calls, [{ url: "https://box.example/amarre/sessions/0123456789ab/requests/req-7", method: "POST", credentials: "same-origin", body: { confirmed: true } }]);
   assert.deepEqual(clients.log, [], "no window is opened");
 });
 
@@ -212,8 +212,8 @@ test("a replaced subscription is posted and the old one deleted", async () => {
   assert.equal(outcome, "renewed");
   assert.equal(subscribed[0].applicationServerKey, key);
   assert.deepEqual(calls.map((c) => [c.method, c.url, c.body]), [
-    ["POST", "https://box.example/push/subscriptions", { endpoint: "https://push.example/new", keys: {} }],
-    ["DELETE", "https://box.example/push/subscriptions", { endpoint: "https://push.example/old" }],
+    ["POST", "https://box.example/amarre/push/subscriptions", { endpoint: "https://push.example/new", keys: {} }],
+    ["DELETE", "https://box.example/amarre/push/subscriptions", { endpoint: "https://push.example/old" }],
   ]);
 });
 

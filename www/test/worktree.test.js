@@ -17,7 +17,9 @@ test("the create dialog's body: a worktree replaces the working directory", () =
 test("the body reaches POST /sessions as it is, empty worktree fields left out", async () => {
   const calls = [];
   const api = new Api({
-    fetchImpl: async (url, init) => {
+    base: "https://box.example/",
+    fetchImpl: async (full, init) => {
+      const url = full.replace(/^https:\/\/box\.example/, "");
       calls.push({ url, method: init.method, body: JSON.parse(init.body) });
       return { ok: true, status: 201, text: async () => JSON.stringify({ id: "abc" }) };
     },
@@ -67,7 +69,9 @@ test("a delete answer tells when the worktree was kept, and why", () => {
 test("DELETE forces the worktree's removal only when asked", async () => {
   const urls = [];
   const api = new Api({
-    fetchImpl: async (url, init) => {
+    base: "https://box.example/",
+    fetchImpl: async (full, init) => {
+      const url = full.replace(/^https:\/\/box\.example/, "");
       urls.push(`${init.method} ${url}`);
       return { ok: true, status: 200, text: async () => JSON.stringify({ worktree: { path: "/w", removed: true } }) };
     },

@@ -52,19 +52,30 @@ export class ApprovalCard extends EventTarget {
 
   renderControls(item) {
     const busy = item.state !== "pending";
-    const button = (label, className, fields) =>
-      h("button", { type: "button", className, disabled: busy, onclick: () => this.respond(fields) }, label);
+    const button = (label, className, fields, testid) =>
+      h("button", { type: "button", className, disabled: busy, attrs: { "data-testid": testid }, onclick: () => this.respond(fields) }, label);
+    // A tool approval (the request names its tool): allow that tool for the rest of the session.
+    const tool = !item.unknown && typeof item.toolName === "string" && item.toolName ? item.toolName : null;
+    const sessionLabel = tool ? `Allow ${tool} for this session` : null;
+    const forSession = tool
+      ? button(sessionLabel, "btn allow-session", { confirmed: true, scope: "session" }, "allow-session")
+      : null;
     switch (item.unknown ? "confirm" : item.method) {
       case "confirm":
         replaceChildren(this.controls,
           button("Deny", "btn deny", { confirmed: false }),
-          button("Allow", "btn allow", { confirmed: true }));
+          button("Allow", "btn allow", { confirmed: true }),
+          forSession);
         return;
-      case "select":
+      case "select": {
+        // pi's gate offers "Allow <tool> for this session" as an option itself: that one is the
+        // session button (the same answer, in the form the server records), not a second copy.
+        const options = sessionLabel ? item.options.filter((o) => o.trim().toLowerCase() !== sessionLabel.toLowerCase()) : item.options;
         replaceChildren(this.controls,
-          h("div", { className: "approval-options" }, item.options.map((o) => button(o, "btn option", { value: o }))),
+          h("div", { className: "approval-options" }, options.map((o) => button(o, "btn option", { value: o })), forSession),
           button("Cancel", "btn ghost", { cancelled: true }));
         return;
+      }
       case "input":
       case "editor": {
         const field = item.method === "input"

@@ -1,7 +1,7 @@
 // Modal questions (<dialog>): yes/no (`ask`), yes/no with one checkbox (`choose`), and a
 // notice with only OK (`tell`).
 
-import { h } from "./dom.js";
+import { append, h } from "./dom.js";
 
 export class ConfirmDialog {
   /** @returns {Promise<boolean>} */
@@ -26,7 +26,8 @@ export class ConfirmDialog {
         dialog.remove();
         resolve(value);
       };
-      dialog.append(
+      // append(), not the native one: that would write a skipped part (null) as the text "null".
+      append(dialog, [
         h("h2", { id: "confirm-title" }, title),
         text ? h("p", {}, text) : null,
         ...body,
@@ -36,7 +37,7 @@ export class ConfirmDialog {
           h("button", {
             type: "button", className: `btn ${danger ? "danger" : "primary"}`, attrs: { "data-testid": "confirm" },
             onclick: () => finish({ option: box ? box.checked : false }),
-          }, confirmLabel)));
+          }, confirmLabel))]);
       dialog.addEventListener("cancel", (e) => { e.preventDefault(); finish(null); });
       document.body.appendChild(dialog);
       dialog.showModal();

@@ -9,6 +9,8 @@ import { parseMarkdown, stableCut } from "../markdown.js";
 import { markdownToDom } from "../markdown-dom.js";
 import { toolDetails, toolSummary, editLines } from "../tool-format.js";
 import { exitText, formatCost, formatTokens } from "../format.js";
+import { imageDataUrl } from "../images.js";
+import { showImage } from "./image-viewer.js";
 
 /** Longest tool output rendered at once; the rest behind a button. */
 export const OUTPUT_PREVIEW_CHARS = 20_000;
@@ -57,10 +59,24 @@ function build(item) {
 // --- user --------------------------------------------------------------------------------------
 
 function userView(item) {
+  const images = Array.isArray(item.images) ? item.images : [];
   return h("div", { className: "item user" },
     h("div", { className: "bubble" },
-      h("div", { className: "user-text" }, item.text || "(empty message)"),
-      item.images ? h("div", { className: "user-images" }, `${item.images} image${item.images === 1 ? "" : "s"} attached`) : null));
+      images.length ? userImages(images) : null,
+      item.text || !images.length ? h("div", { className: "user-text" }, item.text || "(empty message)") : null));
+}
+
+/** The images of a user message as thumbnails (data: URLs of raster types only); tap: larger. */
+function userImages(images) {
+  return h("div", { className: "user-images" }, images.map((part, i) => {
+    const url = imageDataUrl(part);
+    const label = `Image ${i + 1} of ${images.length}`;
+    if (!url) return h("span", { className: "user-image-missing", attrs: { title: "This image cannot be shown" } }, "[image]");
+    return h("button", {
+      type: "button", className: "user-image", attrs: { "aria-label": `${label}: view larger` },
+      onclick: () => showImage(url, label),
+    }, h("img", { src: url, alt: label, attrs: { loading: "lazy", decoding: "async" } }));
+  }));
 }
 
 // --- assistant ---------------------------------------------------------------------------------
@@ -267,7 +283,7 @@ export function answerText(item) {
   const a = item.answer ?? (item.by === "you" ? item.sent : null);
   let what = "Answered";
   if (a && a.cancelled) what = "Dismissed";
-  else if (a && a.confirmed === true) what = "Allowed";
+  else if (a && a.confirmed === true) what = a.scope === "session" ? "Allowed for this session" : "Allowed";
   else if (a && a.confirmed === false) what = "Denied";
   else if (a && typeof a.value === "string") what = `Answered “${a.value.length > 60 ? `${a.value.slice(0, 59)}…` : a.value}”`;
   if (item.by === "you") return `${what} by you`;

@@ -2,8 +2,10 @@
 // Knows nothing about the network; the session controller feeds it.
 //
 // Events: "restart", "retry", "delete", "notify", "rename", "stop" (archive), "resume" (an
-// archived session), "changes" and "files" (the session's changes and file browser), plus the
-// composer's and the dock's own.
+// archived session), "changes" and "files" (the session's changes and file browser), "modes"
+// (open "Model and modes"), "revoke" {toolName} (from the menu's allowed tools), "enter"
+// {value} (this device's Enter key: sends or starts a new line), plus the
+// composer's, the dock's and the modes sheet's own.
 //
 // An archived (stopped) session is read-only: no composer, a bar with Resume instead.
 
@@ -11,6 +13,7 @@ import { h, replaceChildren } from "./dom.js";
 import { TranscriptView } from "./transcript-view.js";
 import { ApprovalDock } from "./approval-dock.js";
 import { Composer } from "./composer.js";
+import { ModesSheet, allowedToolsList } from "./modes-view.js";
 import { formatCost, formatTokens, exitText } from "../format.js";
 import { icon } from "./icons.js";
 
@@ -24,7 +27,8 @@ const CONNECTION_TEXT = {
 };
 
 export class SessionView extends EventTarget {
-  constructor() {
+  /** @param {{enterSends?: boolean}} [options]  what Enter does in the composer (drafts.js) */
+  constructor({ enterSends = true } = {}) {
     super();
     this.title = h("h1", { className: "session-title" }, "Session");
     this.subtitle = h("div", { className: "session-sub" });
@@ -44,21 +48,36 @@ export class SessionView extends EventTarget {
       type: "button", className, attrs: { role: "menuitem", "data-testid": testid },
       onclick: () => { this.toggleMenu(false); this.emit(event); },
     }, label);
+    /** The model and modes (modes.js summary): opens "Model and modes". */
+    this.modeChip = h("button", {
+      type: "button", className: "mode-chip", hidden: true, attrs: { "data-testid": "mode-chip", "aria-label": "Model and modes" },
+      onclick: () => this.emit("modes"),
+    });
+    this.modesItem = item("Model and modes…", "modes", { testid: "open-modes" });
+    this.modesItem.hidden = true;
+    this.menuAllowed = h("div", { className: "menu-section", hidden: true, attrs: { "data-testid": "menu-allowed" } });
+    /** This device's Enter key: sends, or starts a new line (Ctrl+Enter always sends). */
+    this.enterItem = h("button", {
+      type: "button", className: "menu-item menu-check", attrs: { role: "menuitemcheckbox", "aria-checked": String(enterSends), "data-testid": "enter-sends" },
+      onclick: () => this.emit("enter", { value: this.enterItem.getAttribute("aria-checked") !== "true" }),
+    }, "Enter key sends");
     this.renameItem = item("Rename…", "rename", { testid: "rename" });
     this.stopItem = item("Stop and archive", "stop", { testid: "stop" });
     this.menu = h("div", { className: "menu", hidden: true, attrs: { role: "menu" } },
       item("Changes", "changes", { testid: "open-changes" }), item("Files", "files", { testid: "open-files" }),
-      this.notifyItem, this.renameItem, this.stopItem,
+      this.modesItem, this.menuAllowed,
+      this.notifyItem, this.enterItem, this.renameItem, this.stopItem,
       item("Delete session…", "delete", { className: "menu-item danger", testid: "delete-session" }));
     this.header = h("header", { className: "bar session-bar" },
       h("a", { className: "icon-button back", href: "#/", attrs: { "aria-label": "All sessions" } }, icon("back", { size: 24 })),
-      h("div", { className: "session-heading" }, this.title, h("div", { className: "session-meta" }, this.connChip, this.branch, this.subtitle, this.totals)),
+      h("div", { className: "session-heading" }, this.title, h("div", { className: "session-meta" }, this.connChip, this.branch, this.modeChip, this.subtitle, this.totals)),
       h("div", { className: "menu-wrap" }, this.menuButton, this.menu));
     this.banner = h("div", { className: "banner", hidden: true, attrs: { role: "alert" } });
     this.strip = h("div", { className: "status-strip", hidden: true });
     this.transcript = new TranscriptView();
     this.dock = new ApprovalDock();
-    this.composer = new Composer();
+    this.composer = new Composer({ enterSends });
+    this.modesSheet = new ModesSheet();
     this.resumeButton = h("button", {
       type: "button", className: "btn small primary", attrs: { "data-testid": "resume" }, onclick: () => this.emit("resume"),
     }, icon("restart", { size: 18 }), "Resume");
@@ -94,6 +113,32 @@ export class SessionView extends EventTarget {
     this.composer.el.hidden = readOnly;
     this.resumeButton.disabled = resuming;
     this.resumeButton.lastChild.textContent = resuming ? "Resuming…" : "Resume";
+  }
+
+  /**
+   * The model and modes in the header and the menu.
+   * @param {{available: boolean, summary: string|null, allowedTools: string[], canRevoke: boolean}} m
+   */
+  setModes({ available, summary, allowedTools, canRevoke }) {
+    this.modeChip.hidden = !summary;
+    if (summary && this.modeChip.textContent !== summary) {
+      this.modeChip.textContent = summary;
+      this.modeChip.title = `${summary}: change the model or mode`;
+    }
+    this.modesItem.hidden = !available;
+    this.menuAllowed.hidden = allowedTools.length === 0;
+    if (allowedTools.length) {
+      replaceChildren(this.menuAllowed,
+        h("div", { className: "menu-label" }, "Allowed for this session"),
+        allowedToolsList(allowedTools, { disabled: !canRevoke, onRevoke: (toolName) => this.emit("revoke", { toolName }) }));
+    } else {
+      replaceChildren(this.menuAllowed);
+    }
+  }
+
+  setEnterSends(value) {
+    this.enterItem.setAttribute("aria-checked", String(Boolean(value)));
+    this.composer.setEnterSends(value);
   }
 
   setNotifyAvailable(available) {
@@ -199,6 +244,9 @@ export class SessionView extends EventTarget {
 
   destroy() {
     document.removeEventListener("click", this.onDocClick);
+    this.composer.destroy();
+    this.modesSheet.close();
+    this.modesSheet.dialog.remove();
     this.transcript.destroy();
     this.dock.clear();
   }

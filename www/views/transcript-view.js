@@ -105,6 +105,18 @@ export class TranscriptView extends EventTarget {
     return s.scrollTop < 400;
   }
 
+  /**
+   * The composer got the focus: a phone's keyboard is opening and the pane is about to shrink.
+   * Whoever was at the newest output stays there (the resize observer covers most browsers;
+   * these catch the ones that resize only after their keyboard animation).
+   */
+  keepNewest() {
+    if (!this.stick) return;
+    const again = () => { if (this.stick) this.scrollToBottom(); };
+    requestAnimationFrame(again);
+    setTimeout(again, 350);
+  }
+
   scrollToBottom(smooth = false) {
     this.stick = true;
     this.jump.hidden = true;
