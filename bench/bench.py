@@ -274,7 +274,7 @@ class Rest:
 
 
 class Stack:
-    """nginx (one worker) in front of two amarre stacks (store on / store off) and websocketd."""
+    """Two amarre stacks (store on / store off), each behind its own nginx as shipped, and websocketd."""
 
     def __init__(self, args, procs: Procs):
         self.args = args
@@ -285,6 +285,8 @@ class Stack:
         self.port = {"on": free_port(), "off": free_port()}
         self.wsd_echo_port = free_port()
         self.wsd_flood_port = free_port()
+        # The peers' server in the store-on nginx (websocketd through nginx, nginx static).
+        self.peer_port = free_port()
         self.pids: dict[str, int] = {}
         self.flood_cmd = [sys.executable, "-S", str(self.repo / "bench/agents/flood.py")]
         # Issue 14: the same flood, or one of indexed (pi message_end) records with varied words.
@@ -312,62 +314,48 @@ class Stack:
         return env
 
     def render(self):
+        """Each amarre stack gets the nginx.conf scripts/render-nginx writes, unchanged (as
+        shipped: worker_connections, worker_rlimit_nofile, keep-alive and all), run by an nginx
+        of its own. The peers (websocketd through nginx, nginx's static file) are one more
+        server, on a port of its own, in the store-on nginx's conf.d/ (included at http level
+        by the shipped nginx.conf): nothing of amarre's configuration is edited."""
+        self.nginx_conf = {}
         for label in ("on", "off"):
             out = subprocess.run(
                 [str(self.repo / "scripts/render-nginx"), "--state-dir", str(self.state / label),
                  "--port", str(self.port[label]), "--host", HOST, "--www", str(self.repo / "www")],
-                check=True, capture_output=True, text=True)
-            if label == "on":
-                rendered = Path(out.stdout.strip().splitlines()[-1])
-        conf = rendered.read_text()
-        off = self.state / "off"
-        # Bench-only changes to the rendered configuration, and only these:
-        # room for 1000 WebSocket clients (2 connections each in nginx), the peer
-        # locations, and a second server for the store-off stack.
-        for old, new in [
-            ("worker_connections 1024;", "worker_connections 8192;"),
-            ("worker_processes 1;", "worker_processes 1;\nworker_rlimit_nofile 20000;"),
-        ]:
-            if old not in conf:
-                raise RuntimeError(f"rendered nginx.conf changed: no '{old}'")
-            conf = conf.replace(old, new, 1)
-        include = f"include {self.state}/on/nginx/amarre-locations.conf;"
-        if include not in conf:
-            raise RuntimeError(f"rendered nginx.conf changed: no '{include}'")
-        conf = conf.replace(include, include + f"\n        include {self.state}/bench-locations.conf;", 1)
-        end = conf.rstrip().rfind("}")
-        conf = conf[:end] + (
-            "\n    # bench: the store-off stack, same nginx worker\n"
-            "    server {\n"
-            f"        listen {HOST}:{self.port['off']};\n"
-            "        server_name _;\n"
-            f"        include {off}/nginx/amarre-locations.conf;\n"
-            "    }\n") + conf[end:]
+                env=self.amarre_env(label, label == "on"), check=True, capture_output=True, text=True)
+            self.nginx_conf[label] = Path(out.stdout.strip().splitlines()[-1])
+            if "conf.d/*.conf;" not in self.nginx_conf[label].read_text():
+                raise RuntimeError(f"{self.nginx_conf[label]} has no conf.d/*.conf include for the peers")
         ws_proxy = """
-    proxy_http_version 1.1;
-    proxy_set_header Upgrade           $http_upgrade;
-    proxy_set_header Connection        $amarre_connection_upgrade;
-    proxy_set_header Host              $http_host;
-    proxy_set_header Origin            $http_origin;
-    proxy_set_header X-Forwarded-Proto $scheme;
-    proxy_set_header X-Forwarded-For   $proxy_add_x_forwarded_for;
-    proxy_buffering off;
-    proxy_read_timeout 3600s;
-    proxy_send_timeout 3600s;
+        proxy_http_version 1.1;
+        proxy_set_header Upgrade           $http_upgrade;
+        proxy_set_header Connection        $amarre_connection_upgrade;
+        proxy_set_header Host              $http_host;
+        proxy_set_header Origin            $http_origin;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Forwarded-For   $proxy_add_x_forwarded_for;
+        proxy_buffering off;
+        proxy_read_timeout 3600s;
+        proxy_send_timeout 3600s;
 """
         (self.state / "static").mkdir(exist_ok=True)
         (self.state / "static/sessions.json").write_text("[]")
-        (self.state / "bench-locations.conf").write_text(
-            "# bench peers: websocketd behind the same nginx, and a static file\n"
-            f"location = /wsd/echo {{\n    proxy_pass http://{HOST}:{self.wsd_echo_port};{ws_proxy}}}\n"
-            f"location = /wsd/flood {{\n    proxy_pass http://{HOST}:{self.wsd_flood_port};{ws_proxy}}}\n"
-            "location = /bench-static/sessions.json {\n"
-            f"    alias {self.state}/static/sessions.json;\n"
-            "    default_type application/json;\n}\n")
-        self.nginx_conf = self.state / "on/nginx/bench-nginx.conf"
-        self.nginx_conf.write_text(conf)
-        subprocess.run(["nginx", "-t", "-q", "-p", f"{self.state}/on/nginx/", "-c", str(self.nginx_conf),
-                        "-e", f"{self.state}/on/log/nginx-error.log"], check=True)
+        (self.state / "on/nginx/conf.d/bench-peers.conf").write_text(
+            "# bench peers: websocketd behind the same nginx worker, and a static file\n"
+            "server {\n"
+            f"    listen {HOST}:{self.peer_port};\n"
+            "    server_name _;\n"
+            f"    location = /wsd/echo {{\n        proxy_pass http://{HOST}:{self.wsd_echo_port};{ws_proxy}    }}\n"
+            f"    location = /wsd/flood {{\n        proxy_pass http://{HOST}:{self.wsd_flood_port};{ws_proxy}    }}\n"
+            "    location = /bench-static/sessions.json {\n"
+            f"        alias {self.state}/static/sessions.json;\n"
+            "        default_type application/json;\n    }\n"
+            "}\n")
+        for label in ("on", "off"):
+            subprocess.run(["nginx", "-t", "-q", "-p", f"{self.state}/{label}/nginx/", "-c", str(self.nginx_conf[label]),
+                            "-e", f"{self.state}/{label}/log/nginx-error.log"], check=True)
 
     def start(self):
         self.render()
@@ -379,9 +367,10 @@ class Stack:
         self.pids["wsd-echo"] = self.procs.start("websocketd-echo", wsd + [f"--port={self.wsd_echo_port}", "cat"]).pid
         self.pids["wsd-flood"] = self.procs.start(
             "websocketd-flood", wsd + [f"--port={self.wsd_flood_port}"] + self.flood_cmd).pid
-        self.pids["nginx"] = self.procs.start(
-            "nginx", ["nginx", "-p", f"{self.state}/on/nginx/", "-c", str(self.nginx_conf),
-                      "-e", f"{self.state}/on/log/nginx-error.log"], stop_signal=signal.SIGQUIT).pid
+        for label in ("on", "off"):
+            self.pids[f"nginx-{label}"] = self.procs.start(
+                f"nginx-{label}", ["nginx", "-p", f"{self.state}/{label}/nginx/", "-c", str(self.nginx_conf[label]),
+                                   "-e", f"{self.state}/{label}/log/nginx-error.log"], stop_signal=signal.SIGQUIT).pid
         deadline = now() + 60
         for label in ("on", "off"):
             rest = Rest(self.port[label], timeout=2)
@@ -396,14 +385,14 @@ class Stack:
                 if now() > deadline:
                     raise RuntimeError(f"GET /healthz on the store-{label} stack did not answer 200 in 60 s")
                 time.sleep(0.1)
-        for port in (self.wsd_echo_port, self.wsd_flood_port):
+        for port in (self.wsd_echo_port, self.wsd_flood_port, self.peer_port):
             while True:
                 try:
                     socket.create_connection((HOST, port), timeout=1).close()
                     break
                 except OSError:
                     if now() > deadline:
-                        raise RuntimeError(f"websocketd on port {port} did not start")
+                        raise RuntimeError(f"port {port} (websocketd or the peers' nginx server) did not open")
                     time.sleep(0.1)
         self.token = {"on": self.make_token("on"), "off": None}
         self.rest = {label: Rest(self.port[label], headers=self.auth_headers(self.port[label])) for label in ("on", "off")}
@@ -430,8 +419,10 @@ class Stack:
     def ws(self, port: int, path: str) -> Conn:
         return Conn(HOST, port, path, headers=self.auth_headers(port))
 
-    def nginx_workers(self) -> list[int]:
-        return children(self.pids["nginx"])
+    def nginx_workers(self, label: str | None = None) -> list[int]:
+        """Workers of the store-on and store-off nginx (or of one of them)."""
+        labels = [label] if label else ["on", "off"]
+        return [w for lb in labels for w in children(self.pids[f"nginx-{lb}"])]
 
     def server_pids(self, label: str) -> list[int]:
         return [self.pids[f"host-{label}"], self.pids[f"api-{label}"]]
@@ -472,7 +463,7 @@ def open_echo(stack: Stack, target: str, sessions: dict) -> Conn:
             raise RuntimeError(f"first frame is not amarre.hello: {hello[:100]!r}")
         return conn
     if target == "wsd-nginx":
-        return stack.ws(stack.port["on"], "/wsd/echo")
+        return stack.ws(stack.peer_port, "/wsd/echo")
     return Conn(HOST, stack.wsd_echo_port, "/")
 
 
@@ -677,7 +668,7 @@ def flood_wsd(stack: Stack, direct: bool, k: int, n: int, cfg) -> dict:
             if direct:
                 conns.append(Conn(HOST, stack.wsd_flood_port, "/"))
             else:
-                conns.append(stack.ws(stack.port["on"], "/wsd/flood"))
+                conns.append(stack.ws(stack.peer_port, "/wsd/flood"))
         for c in conns:  # one agent per connection: wait until each is up
             c.send_text(b'{"type":"ready"}')
         for c in conns:
@@ -766,14 +757,15 @@ def bench_control(stack: Stack, cfg) -> dict:
         _, off_body = stack.rest["off"].call("GET", "/sessions")
         (stack.state / "static/sessions.json").write_bytes(body)
         base = f"http://{HOST}:{stack.port['on']}"
-        static_status, static_body = rest.call("GET", "/bench-static/sessions.json")
+        peer_base = f"http://{HOST}:{stack.peer_port}"
+        static_status, static_body = Rest(stack.peer_port).call("GET", "/bench-static/sessions.json")
         if static_status != 200 or len(static_body) != len(body):
             raise RuntimeError(f"static peer: {static_status}, {len(static_body)} bytes vs {len(body)}")
         off_base = f"http://{HOST}:{stack.port['off']}"
         on_port = stack.port["on"]
         runs = [("GET /sessions", f"{base}/sessions", "get.lua", cfg.wrk_connections, on_port),
                 ("GET /sessions, auth off", f"{off_base}/sessions", "get.lua", cfg.wrk_connections, None),
-                ("nginx static (same size)", f"{base}/bench-static/sessions.json", "get.lua", cfg.wrk_connections, None),
+                ("nginx static (same size)", f"{peer_base}/bench-static/sessions.json", "get.lua", cfg.wrk_connections, None),
                 ("GET /healthz", f"{base}/healthz", "get.lua", cfg.wrk_connections, on_port),
                 ("POST+DELETE /sessions", f"{base}/sessions", "create_delete.lua", 2, on_port)]
         for name, url, script, conns, port in runs:
@@ -796,6 +788,19 @@ def bench_control(stack: Stack, cfg) -> dict:
 
 
 # --- memory -------------------------------------------------------------------------
+
+
+def shipped_nginx_settings(conf: Path) -> dict:
+    """The sizing of the rendered (shipped, unedited) nginx.conf the clients went through."""
+    text = conf.read_text()
+    out = {}
+    for key in ("worker_processes", "worker_connections", "worker_rlimit_nofile"):
+        for line in text.splitlines():
+            parts = line.split()
+            if parts and parts[0] == key and len(parts) > 1:
+                out[key] = parts[1].rstrip(";")
+                break
+    return out
 
 
 def bench_memory(stack: Stack, cfg) -> dict:
@@ -822,7 +827,13 @@ def bench_memory(stack: Stack, cfg) -> dict:
                 c.next_text()  # hello
         summary = rest.json("GET", f"/sessions/{sids[0]}")
         with_clients = snapshot()
-        nginx_rss = sum(rss_bytes(p) for p in stack.nginx_workers())
+        # Every client is still there after the idle wait, as the host counts them, and what
+        # the store-on nginx (the shipped nginx.conf) spends on them.
+        listed = rest.json("GET", "/sessions")
+        reported = sum(s.get("clients", 0) for s in listed if s["id"] in set(sids))
+        workers = stack.nginx_workers("on")
+        nginx_rss = sum(rss_bytes(p) for p in workers)
+        nginx_fds = sum(len(os.listdir(f"/proc/{p}/fd")) for p in workers)
     finally:
         for c in conns:
             c.close()
@@ -836,6 +847,9 @@ def bench_memory(stack: Stack, cfg) -> dict:
         "agents_seen": len(agents), "clients_reported_by_host": summary.get("clients"),
         "rss_0": base, "rss_sessions": with_sessions, "rss_clients": with_clients,
         "nginx_worker_rss_with_clients": nginx_rss,
+        "nginx_worker_fds_with_clients": nginx_fds,
+        "clients_reported_total": reported,
+        "nginx_conf": shipped_nginx_settings(stack.nginx_conf["on"]),
         "bytes_per_session": round((total(with_sessions) - total(base)) / cfg.mem_sessions),
         "bytes_per_client": round((total(with_clients) - total(with_sessions)) / max(1, n_clients)),
     }
@@ -873,7 +887,7 @@ def bench_startup(stack: Stack, cfg) -> dict:
         c.close()
         rest.delete(sid)
         t0 = now()
-        c = stack.ws(stack.port["on"], "/wsd/echo")
+        c = stack.ws(stack.peer_port, "/wsd/echo")
         c.send_text(echo_payload(i))
         c.next_text()
         wsd.append((now() - t0) * 1000)
@@ -1240,6 +1254,14 @@ def targets_table(res: dict) -> list[dict]:
             "target 96 KiB", mem["bytes_per_session"] / (96 * 1024), 1, "<=")
         add(f"memory per idle client ({mem['clients']} clients)", f"{mem['bytes_per_client'] / 1024:.2f} KiB",
             "target 8 KiB", mem["bytes_per_client"] / (8 * 1024), 1, "<=")
+        if "clients_reported_total" in mem:
+            ngx = mem.get("nginx_conf", {})
+            add(f"{mem['clients']:,} idle WebSocket clients through the shipped nginx.conf "
+                f"(worker_connections {ngx.get('worker_connections', '?')}, worker_rlimit_nofile "
+                f"{ngx.get('worker_rlimit_nofile', '?')}, unedited): connected, as the host counts them",
+                f"{mem['clients_reported_total']:,} (nginx worker {mem['nginx_worker_rss_with_clients'] / 2**20:.1f} MiB, "
+                f"{mem['nginx_worker_fds_with_clients']:,} fds)",
+                "target 1,000", mem["clients_reported_total"] / 1000, 1, ">=")
     su = res.get("startup")
     if su:
         parts = su.get("amarre_parts_p50_ms", {})
@@ -1351,10 +1373,11 @@ def scan_logs(state: Path) -> dict:
                 if len(samples) < 5:
                     samples.append(line[:300])
         out[name] = {"warning_lines": warn, "error_lines": err, "samples": samples}
-    nginx_err = state / "on/log/nginx-error.log"
-    if nginx_err.exists():
-        lines = nginx_err.read_text(errors="replace").splitlines()
-        out["nginx-error.log"] = {"lines": len(lines), "samples": lines[:5]}
+    for label in ("on", "off"):
+        nginx_err = state / label / "log/nginx-error.log"
+        if nginx_err.exists():
+            lines = nginx_err.read_text(errors="replace").splitlines()
+            out[f"nginx-error.log ({label})"] = {"lines": len(lines), "samples": lines[:5]}
     return out
 
 
@@ -1369,7 +1392,8 @@ def config(quick: bool):
         c.flood_records, c.flood_clients, c.flood_deadline = 20_000, [1, 10], 20.0
         c.flood_rounds = {1: 1, 10: 1}
         c.wrk_seconds, c.wrk_connections, c.control_sessions = 1, 8, 10
-        c.mem_sessions, c.mem_clients = 20, 5
+        # 1,000 idle clients in the quick run too: the shipped nginx.conf must hold them.
+        c.mem_sessions, c.mem_clients = 20, 50
         c.startup_count, c.replay_records = 10, 20_000
         c.search_records, c.search_queries, c.search_warmup = 100_000, 50, 5
         c.index_rounds = 2
@@ -1425,13 +1449,13 @@ def main():
     res = {"started": started.strftime("%Y-%m-%dT%H:%M:%SZ"), "mode": "quick" if args.quick else "full",
            "machine": machine_info(args), "config": vars(cfg) | {
                "client_buffer_bytes": args.client_buffer_bytes, "max_sessions": args.max_sessions,
-               "nginx_changes": "worker_connections 8192, worker_rlimit_nofile 20000, peer locations, "
-                                "a second server for the store-off stack"}}
+               "nginx_changes": "none: each stack runs the nginx.conf scripts/render-nginx writes, in an nginx "
+                                "of its own; the peers are a server of their own in the store-on nginx's conf.d/"}}
     procs = Procs(args.state_dir, args.marker)
     failed = []
     try:
         stack = Stack(args, procs)
-        say(f"starting nginx, 2 x (amarre-host + amarre-api), 2 x websocketd under {args.state_dir}")
+        say(f"starting 2 x (nginx + amarre-host + amarre-api), 2 x websocketd under {args.state_dir}")
         stack.start()
         res["ports"] = {"store_on": stack.port["on"], "store_off": stack.port["off"],
                         "websocketd_echo": stack.wsd_echo_port, "websocketd_flood": stack.wsd_flood_port}

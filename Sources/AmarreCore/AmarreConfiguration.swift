@@ -25,6 +25,14 @@ public struct AmarreConfiguration: Sendable, Equatable {
     /// `AMARRE_CLIENT_BUFFER_BYTES`: bytes queued for one WebSocket client before it is
     /// dropped as too slow (default 8 MiB).
     public var clientBufferBytes: Int = 8 << 20
+    /// `AMARRE_CLIENT_STALL_MS`: a client whose queue has not moved for this long is closed
+    /// with 1013 (default 30000). Falling behind alone never closes a client of a durable
+    /// session: it catches up from the store.
+    public var clientStallMs: Int = 30_000
+    /// `AMARRE_STORE_BACKLOG_BYTES`: record bytes handed to the store and not yet committed
+    /// above which the host stops reading agents' output until the writer catches up
+    /// (default 32 MiB): the log never grows in memory without bound.
+    public var storeBacklogBytes: Int = 32 << 20
     /// `AMARRE_STDIN_BUFFER_BYTES`: bytes queued for an agent's stdin before the host stops
     /// reading that session's clients (default 1 MiB).
     public var stdinBufferBytes: Int = 1 << 20
@@ -88,7 +96,7 @@ public struct AmarreConfiguration: Sendable, Equatable {
     public var pushGraceMs: Int = 15_000
     /// `AMARRE_PUSH_DETAIL`: `full` (default) or `none` (only "<session> needs you").
     public var pushDetail: String = "full"
-    /// `AMARRE_PUBLIC_URL`: base of links in notifications (default `http://<host>:<port>/`).
+    /// `AMARRE_PUBLIC_URL`: base of links in notifications (default `http://<host>:<port><base path>`).
     public var publicURL: String?
     /// `AMARRE_EXPO_PUSH_URL`: the Expo push service.
     public var expoPushURL: String = "https://exp.host/--/api/v2/push/send"
@@ -134,7 +142,7 @@ public struct AmarreConfiguration: Sendable, Equatable {
     public var effectivePublicURL: String {
         if let publicURL { return publicURL.hasSuffix("/") ? publicURL : publicURL + "/" }
         let listen = host == "0.0.0.0" || host == "::" || host == "*" ? "127.0.0.1" : host
-        return "http://" + (listen.contains(":") ? "[\(listen)]" : listen) + ":\(port)/"
+        return "http://" + (listen.contains(":") ? "[\(listen)]" : listen) + ":\(port)" + basePath
     }
 
     /// The VAPID `sub`: `AMARRE_VAPID_SUBJECT`, else an https public URL, else a mailto.
@@ -165,6 +173,7 @@ extension AmarreConfiguration {
         "AMARRE_KILL_GRACE_MS": 3_600_000, "AMARRE_PING_INTERVAL_MS": 3_600_000, "AMARRE_COMMIT_INTERVAL_MS": 60_000,
         "AMARRE_RESTART_BACKOFF_MS": 3_600_000, "AMARRE_LIST_CACHE_MS": 60_000, "AMARRE_PUSH_GRACE_MS": 86_400_000,
         "AMARRE_PAIR_TTL_S": 604_800, "AMARRE_GIT_TIMEOUT_MS": 600_000, "AMARRE_API_THREADS": 1024,
+        "AMARRE_CLIENT_STALL_MS": 86_400_000, "AMARRE_STORE_BACKLOG_BYTES": 1 << 34,
     ]
 }
 
@@ -189,11 +198,10 @@ extension AmarreConfiguration {
     ///
     /// - Parameter isExecutable: whether a binary name or path can be run here; used only to
     ///   offer `pi` and `claude-code` when nothing is configured.
-    /// `/x/y/` from `x/y`, `/x/y` or `/x/y/`; nil for anything with characters a path prefix
-    /// cannot hold (spaces, `?`, `#`, `%`, quotes, `..` segments, empty segments).
+    /// `/x/y/` from `x/y`, `/x/y`, `/x//y/` (repeated slashes collapse, as `render-nginx`
+    /// does); nil for segments with characters other than `[A-Za-z0-9._~-]`, and `.` or `..`.
     public static func normaliseBasePath(_ text: String) -> String? {
         let segments = text.split(separator: "/", omittingEmptySubsequences: true)
-        guard !text.contains("//") else { return nil }
         for segment in segments {
             guard segment != ".", segment != "..",
                 segment.unicodeScalars.allSatisfy({
@@ -245,6 +253,8 @@ extension AmarreConfiguration {
         config.maxRecordBytes = try positive("AMARRE_MAX_RECORD_BYTES", config.maxRecordBytes)
         config.killGraceMs = try positive("AMARRE_KILL_GRACE_MS", config.killGraceMs, allowZero: true)
         config.clientBufferBytes = try positive("AMARRE_CLIENT_BUFFER_BYTES", config.clientBufferBytes)
+        config.clientStallMs = try positive("AMARRE_CLIENT_STALL_MS", config.clientStallMs)
+        config.storeBacklogBytes = try positive("AMARRE_STORE_BACKLOG_BYTES", config.storeBacklogBytes)
         config.stdinBufferBytes = try positive("AMARRE_STDIN_BUFFER_BYTES", config.stdinBufferBytes)
         config.stderrLineBytes = try positive("AMARRE_STDERR_LINE_BYTES", config.stderrLineBytes)
         config.pingIntervalMs = try positive("AMARRE_PING_INTERVAL_MS", config.pingIntervalMs)

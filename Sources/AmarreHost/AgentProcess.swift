@@ -177,6 +177,14 @@ final class AgentProcess {
         }
     }
 
+    /// Stops or resumes reading the agent's stdout (the store's backlog is full): the pipe fills
+    /// and the agent blocks on its writes, as with any slow reader.
+    func setReadingOutput(_ enabled: Bool) {
+        guard let stdout else { return }
+        stdout.setOption(ChannelOptions.autoRead, value: enabled).whenFailure { _ in }
+        if enabled { stdout.read() }
+    }
+
     /// Closes the output channels: nothing more will be read.
     func closeOutputs() {
         stdout?.close(promise: nil)

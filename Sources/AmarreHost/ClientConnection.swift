@@ -7,9 +7,18 @@ import NIOWebSocket
 /// One WebSocket viewer of a session, after the upgrade.
 ///
 /// Owns the conformance checks NIO's decoder leaves to the application (reserved bits and
-/// opcodes, masking, fragmentation, UTF-8, close codes), a bounded outbound queue (a viewer
-/// that falls behind by more than `clientBufferBytes` is dropped with 1013, never buffered
-/// for), and the keepalive pings. Confined to the host's event loop.
+/// opcodes, masking, fragmentation, UTF-8, close codes), a bounded outbound queue, and the
+/// keepalive pings. Confined to the host's event loop.
+///
+/// Delivery from the log (durable sessions): the client has a cursor, `delivered`, the `_seq`
+/// of the last record queued for it. Live records are queued while the queue stays within
+/// `clientBufferBytes`; when one would not fit, the client stops taking live records and
+/// catches up from the store instead (pages after its cursor, read as the queue drains),
+/// then rejoins the live stream where the log ends — no gap, no duplicate, order kept, and
+/// neither the agent nor other clients wait. A `since` replay is the same catch-up. A client
+/// is closed with 1013 only when it makes no progress (nothing of its queue written) for
+/// `AMARRE_CLIENT_STALL_MS`. Without the store (`AMARRE_DURABLE=0`) nothing can be caught up:
+/// a client past its queue limit is dropped with 1013 at once, as the original did.
 final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -36,11 +45,17 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     private var fragmentsAreText = false
     private var fragmentCount = 0
 
-    /// While replaying stored records, live records wait here (bounded like the queue).
-    private var held: CircularBuffer<WebSocketFrame>?
-    private var heldBytes = 0
-    /// Runs once the queue has drained below half its limit (replay flow control).
+    /// `_seq` of the last log record queued for this client (its cursor in the log).
+    private(set) var delivered: Int64 = 0
+    /// Reading from the store instead of taking live records (fell behind, or a `since` replay).
+    private(set) var catchingUp = false
+    /// Close with this code once the catch-up has reached the end of the log.
+    private var closeAfterCatchUp: WebSocketErrorCode?
+    /// Runs once the outbound queue has drained below half its limit (catch-up flow control).
     private var onQueueLow: (() -> Void)?
+    /// Last time something of the queue was written (or it was empty): the stall clock.
+    private var lastProgress = NIODeadline.now()
+    private var stallCheck: Scheduled<Void>?
 
     private var pingTask: RepeatedTask?
     private var awaitingPong = false
@@ -53,6 +68,10 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         var maxMessageBytes: Int
         var queueBytes: Int
         var pingInterval: TimeAmount
+        /// No progress for this long: closed with 1013 (`AMARRE_CLIENT_STALL_MS`).
+        var stallTimeout: TimeAmount = .seconds(30)
+        /// The session's records are in a store a client can catch up from.
+        var canCatchUp = false
         /// Fragments accepted for one message.
         static let maxFragments = 4096
     }
@@ -71,7 +90,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Accepts live records: not closing, no close pending.
-    var isOpen: Bool { !closing && closeAfterQueue == nil && closeAfterReplay == nil }
+    var isOpen: Bool { !closing && closeAfterQueue == nil && closeAfterCatchUp == nil }
 
     // MARK: lifecycle
 
@@ -91,8 +110,9 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         closing = true
         queue.removeAll()
         queuedBytes = 0
-        held = nil
         onQueueLow = nil
+        stallCheck?.cancel()
+        stallCheck = nil
         session.detach(self)
         self.context = nil
         context.fireChannelInactive()
@@ -117,44 +137,63 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: outbound
 
-    /// Sends a live record; held back while a replay is in progress.
-    func send(_ payload: ByteBuffer) {
-        guard isOpen else { return }
-        if held != nil {
-            held!.append(WebSocketFrame(fin: true, opcode: .text, data: payload))  // non-nil: checked above
-            heldBytes += payload.readableBytes
-            if heldBytes + queuedBytes > limits.queueBytes { dropSlow() }
+    /// Sends a live record of the log (`seq`): queued while the client keeps up; past its
+    /// queue limit it catches up from the store (durable) or is dropped (not durable).
+    func send(_ payload: ByteBuffer, seq: Int64) {
+        guard isOpen, !catchingUp else { return }
+        if !queue.isEmpty, queuedBytes + payload.readableBytes > limits.queueBytes {
+            if limits.canCatchUp {
+                startCatchUp()
+            } else {
+                dropSlow()
+            }
             return
         }
         enqueue(payload)
+        delivered = seq
     }
 
-    /// Starts a replay: live records are held until `endReplay`.
-    func beginReplay() {
-        held = CircularBuffer()
-        heldBytes = 0
-    }
-
-    /// Sends a stored record during a replay.
-    func sendReplay(_ payload: ByteBuffer) {
-        guard isReplaying else { return }
+    /// A record outside the log (hello, a notice for this client only): queued as it is.
+    func send(_ payload: ByteBuffer) {
+        guard isOpen else { return }
         enqueue(payload, force: true)
     }
 
-    /// A replay is in progress on a connection that is still up.
-    var isReplaying: Bool { held != nil && !closing && context != nil }
+    /// Where the client's cursor starts: the log's end when it attaches.
+    func start(at seq: Int64) {
+        delivered = seq
+    }
 
-    /// Close code waiting for the replay to finish.
-    private var closeAfterReplay: WebSocketErrorCode?
+    /// Catches up from the store from `seq` on (a `since` replay).
+    func beginCatchUp(after seq: Int64) {
+        delivered = seq
+        catchingUp = true
+        session.catchUp(self, after: seq)
+    }
 
-    /// The replay caught up: the held live records follow, then everything is live.
-    func endReplay() {
-        guard let frames = held else { return }
-        held = nil
-        heldBytes = 0
-        for frame in frames { enqueue(frame.data, force: true) }
-        if let code = closeAfterReplay {
-            closeAfterReplay = nil
+    /// Fell behind: live records stop; the log is read from the cursor once the queue drains.
+    private func startCatchUp() {
+        catchingUp = true
+        HostMetrics.catchUps.increment()
+        logger.debug("client fell behind; catching up from the log", metadata: ["client.delivered": "\(delivered)"])
+        whenQueueLow { [self] in session.catchUp(self, after: delivered) }
+    }
+
+    /// A page of stored records read for the catch-up (after a `replay_gap` notice, if any).
+    func caughtUp(_ records: [[UInt8]], through seq: Int64?) {
+        guard catchingUp, !closing, context != nil else { return }
+        for record in records { enqueue(ByteBuffer(bytes: record), force: true) }
+        if let seq { delivered = seq }
+    }
+
+    /// The catch-up reached the end of the log: live records flow again (or the close that
+    /// waited for it is sent).
+    func rejoinLive(at seq: Int64) {
+        guard catchingUp else { return }
+        catchingUp = false
+        delivered = seq
+        if let code = closeAfterCatchUp {
+            closeAfterCatchUp = nil
             close(code: code)
         }
     }
@@ -177,22 +216,38 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
             needsFlush = true
             return
         }
-        let wasEmpty = queue.isEmpty
+        if queue.isEmpty {
+            lastProgress = .now()
+            armStallCheck()
+        }
         queue.append(frame)
         queuedBytes += payload.readableBytes
-        // One record larger than the limit may wait alone; anything behind it is too much.
-        if queuedBytes + heldBytes > limits.queueBytes, !wasEmpty { dropSlow() }
+    }
+
+    /// Checks, `stallTimeout` after the last progress, that the queue has moved.
+    private func armStallCheck() {
+        guard stallCheck == nil, let context else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        stallCheck = context.eventLoop.scheduleTask(deadline: lastProgress + limits.stallTimeout) {
+            let connection = bound.value
+            connection.stallCheck = nil
+            guard !connection.closing, !connection.queue.isEmpty else { return }
+            if connection.lastProgress + connection.limits.stallTimeout <= .now() {
+                connection.dropSlow()
+            } else {
+                connection.armStallCheck()
+            }
+        }
     }
 
     private func dropSlow() {
         logger.warning(
             "slow client dropped",
-            metadata: ["client.queued_bytes": "\(queuedBytes + heldBytes)", "client.limit": "\(limits.queueBytes)"])
+            metadata: ["client.queued_bytes": "\(queuedBytes)", "client.limit": "\(limits.queueBytes)"])
         queue.removeAll()
         queuedBytes = 0
-        held = nil
-        heldBytes = 0
         onQueueLow = nil
+        catchingUp = false
         // It no longer counts as a viewer; it gets no more records, then 1013.
         session.detach(self)
         sendClose(.init(codeNumber: 1013), reason: "client too slow", timeout: ClientConnection.slowCloseTimeout)
@@ -212,11 +267,12 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// Closes after everything queued so far is written.
     func close(code: WebSocketErrorCode, reason: String = "") {
         guard isOpen else { return }
-        if held == nil, queue.isEmpty {
+        if !catchingUp, queue.isEmpty {
             sendClose(code, reason: reason)
             return
         }
-        if held != nil { closeAfterReplay = code } else { closeAfterQueue = code }
+        // A client catching up first gets the rest of the log (a crash's event included).
+        if catchingUp { closeAfterCatchUp = code } else { closeAfterQueue = code }
         // What is still queued has this long to reach the client; then the connection is cut.
         if let context {
             let channel = context.channel
@@ -231,11 +287,10 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         logger.info("closing a revoked device's connection")
         queue.removeAll()
         queuedBytes = 0
-        held = nil
-        heldBytes = 0
         onQueueLow = nil
+        catchingUp = false
         closeAfterQueue = nil
-        closeAfterReplay = nil
+        closeAfterCatchUp = nil
         session.detach(self)
         sendClose(.policyViolation, reason: "revoked")
     }
@@ -246,6 +301,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
             queuedBytes -= frame.length
             context.write(wrapOutboundOut(frame), promise: nil)
             needsFlush = true
+            lastProgress = .now()
         }
         if queuedBytes <= limits.queueBytes / 2, let body = onQueueLow {
             onQueueLow = nil

@@ -11,6 +11,8 @@ enum HostMetrics {
     static let recordsRelayed = Counter(label: Names.recordsRelayed)
     static let recordBytesRelayed = Counter(label: Names.recordBytesRelayed)
     static let replays = Counter(label: Names.replays)
+    static let catchUps = Counter(label: Names.catchUps)
+    static let agentReadsPaused = Counter(label: Names.agentReadsPaused)
     static let clientsDroppedSlow = Counter(label: Names.clientsDroppedSlow)
     static let spawnFailures = Counter(label: Names.spawnFailures)
     static let restarts = Counter(label: Names.restarts)
@@ -28,7 +30,8 @@ enum HostMetrics {
     /// Makes every series once at start, so a scrape shows them (at 0) before their first
     /// event: `rate()` and `absent()` work from the start.
     static func register() {
-        _ = (recordsRelayed, recordBytesRelayed, replays, clientsDroppedSlow, spawnFailures, restarts, relayLatency)
+        _ = (recordsRelayed, recordBytesRelayed, replays, catchUps, agentReadsPaused, clientsDroppedSlow, spawnFailures, restarts)
+        _ = relayLatency
         _ = (sessionsByStatus, clients)
         for channel in pushChannels {
             _ = Counter(label: Names.pushSent, dimensions: [("channel", channel)])

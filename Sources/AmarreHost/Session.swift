@@ -55,6 +55,8 @@ final class Session {
     private var deleted = false
     /// Who is looking (notifications are sent only when nobody is).
     private var attention: Attention
+    /// The agent's output is not read while the store's backlog is over its limit.
+    private var outputPaused = false
     /// When the first record of the agent read being relayed arrived (relay latency).
     private var readStarted: NIODeadline?
     /// Questions open now, for `awaiting_input` notifications and REST answers.
@@ -150,6 +152,7 @@ final class Session {
         ledger = PermissionLedger()
         openRequests.removeAll()
         agent = process
+        outputPaused = false
         adapter = AgentAdapters.adapter(for: instance, resumeToken: resumeToken, carry: carry)
         clientsPaused = false
         status = .running
@@ -386,7 +389,7 @@ final class Session {
         HostMetrics.recordBytesRelayed.increment(by: record.count)
         if !clients.isEmpty {
             let buffer = ByteBuffer(bytes: record)
-            for c in clients { c.send(buffer) }
+            for c in clients { c.send(buffer, seq: seq) }
         }
         if fromAgent, framed != nil, summary?.type == "agent_end" {
             if !ledger.pending.isEmpty {
@@ -459,12 +462,12 @@ final class Session {
         clients.append(client)
         attention.attached(ObjectIdentifier(client))
         client.send(ByteBuffer(string: hello))
+        client.start(at: lastSeq)
         if clientsPaused { client.setReading(false) }
         if let since, since < lastSeq {
             HostMetrics.replays.increment()
             if store != nil {
-                client.beginReplay()
-                replay(to: client, after: since, upTo: lastSeq, first: true)
+                client.beginCatchUp(after: max(0, since))
             } else {
                 client.send(
                     ByteBuffer(string: #"{"type":"amarre.replay_gap","from":\#(since + 1),"to":\#(lastSeq)}"#))
@@ -473,44 +476,55 @@ final class Session {
         client.flush()
     }
 
-    private func replay(to client: ClientConnection, after: Int64, upTo: Int64, first: Bool) {
+    /// Reads the log after `after` for a client that is catching up (a `since` replay, or a
+    /// client that fell behind), one page at a time as its queue drains, until it reaches the
+    /// end of the log; then it takes live records again. Everything runs on the event loop, so
+    /// "the end of the log" cannot move between the check and the rejoin.
+    func catchUp(_ client: ClientConnection, after: Int64) {
         guard let store else { return }
         let loop = eventLoop
         let bound = NIOLoopBound((self, client), eventLoop: loop)
-        let limit = Session.replayPageSize
+        let upTo = lastSeq
+        guard after < upTo else {
+            client.rejoinLive(at: upTo)
+            client.flush()
+            return
+        }
         // A page fits in the client's queue with room to spare: the next page is read only
         // once the queue has drained below half (`whenQueueLow`).
         let maxBytes = max(1, host.configuration.clientBufferBytes / 4)
-        store.replay(id, after: after, upTo: upTo, limit: limit, maxBytes: maxBytes) { result in
+        store.replay(id, after: after, upTo: upTo, limit: Session.replayPageSize, maxBytes: maxBytes) { result in
             loop.execute {
                 let (session, client) = bound.value
-                session.replayed(result, to: client, after: after, upTo: upTo, first: first, limit: limit)
+                session.caughtUp(result, client: client, after: after)
             }
         }
     }
 
-    private func replayed(
-        _ result: Result<RecordPage, any Error>, to client: ClientConnection, after: Int64, upTo: Int64, first: Bool,
-        limit: Int
-    ) {
-        // A client closed for a crash still gets its replay, then the held crash event.
-        guard client.isReplaying else { return }
+    private func caughtUp(_ result: Result<RecordPage, any Error>, client: ClientConnection, after: Int64) {
+        guard client.catchingUp else { return }
         switch result {
         case .failure(let error):
-            logger.error("replay failed", metadata: ["error": "\(error)"])
+            logger.error("reading the log for a client failed", metadata: ["error": "\(error)"])
             client.send(ByteBuffer(string: #"{"type":"amarre.error","error":"replay_failed"}"#))
-            client.endReplay()
+            client.rejoinLive(at: lastSeq)
         case .success(let page):
-            // Retention may also trim while a long replay is going.
+            // Retention may have dropped what the client has not seen, or trims while a long
+            // catch-up is going: say so, then go on from what is kept.
             if after + 1 < page.firstKeptSeq {
-                client.sendReplay(
+                client.send(
                     ByteBuffer(string: #"{"type":"amarre.replay_gap","from":\#(after + 1),"to":\#(page.firstKeptSeq - 1)}"#))
             }
-            for record in page.records { client.sendReplay(ByteBuffer(bytes: record)) }
-            if let last = page.lastSeq, last < upTo {
-                client.whenQueueLow { [self] in replay(to: client, after: last, upTo: upTo, first: false) }
+            client.caughtUp(page.records, through: page.lastSeq)
+            let reached = page.lastSeq ?? max(after, page.firstKeptSeq - 1)
+            if reached >= lastSeq || page.records.isEmpty {
+                if reached < lastSeq {
+                    // Records the store does not have (a session being deleted): an honest gap.
+                    client.send(ByteBuffer(string: #"{"type":"amarre.replay_gap","from":\#(reached + 1),"to":\#(lastSeq)}"#))
+                }
+                client.rejoinLive(at: lastSeq)
             } else {
-                client.endReplay()
+                client.whenQueueLow { [self] in catchUp(client, after: reached) }
             }
         }
         client.flush()
@@ -746,11 +760,34 @@ extension Session: AgentProcessDelegate {
             HostMetrics.relayLatency.recordNanoseconds((NIODeadline.now() - readStarted).nanoseconds)
             self.readStarted = nil
         }
+        let limit = host.configuration.storeBacklogBytes
+        if let store, !outputPaused, store.backlogBytes > limit {
+            // The log is bounded in memory: the agent waits (its pipe fills) until the store's
+            // writer has committed half of what it holds.
+            outputPaused = true
+            agent?.setReadingOutput(false)
+            HostMetrics.agentReadsPaused.increment()
+            logger.debug("agent output paused: the store is behind", metadata: ["store.backlog_bytes": "\(store.backlogBytes)"])
+            let loop = eventLoop
+            let bound = NIOLoopBound(self, eventLoop: loop)
+            store.whenBacklog(below: limit / 2) { loop.execute { bound.value.resumeOutput() } }
+        }
+    }
+
+    private func resumeOutput() {
+        guard outputPaused else { return }
+        outputPaused = false
+        agent?.setReadingOutput(true)
     }
 
     func agentStdoutClosed() { perform(lifecycle.stdoutClosed()) }
 
-    func agentExited(_ status: ExitStatus) { perform(lifecycle.processExited(status)) }
+    func agentExited(_ status: ExitStatus) {
+        // What is left in the pipe (at most its capacity) is read even over the backlog, so
+        // the crash is reported after every line, not after the drain deadline.
+        resumeOutput()
+        perform(lifecycle.processExited(status))
+    }
 
     func agentStdinWritabilityChanged(_ writable: Bool) {
         guard writable, clientsPaused else { return }

@@ -14,7 +14,9 @@ enum WebSocketServer {
         let limits = ClientConnection.Limits(
             maxMessageBytes: host.configuration.maxRecordBytes,
             queueBytes: host.configuration.clientBufferBytes,
-            pingInterval: .milliseconds(Int64(host.configuration.pingIntervalMs)))
+            pingInterval: .milliseconds(Int64(host.configuration.pingIntervalMs)),
+            stallTimeout: .milliseconds(Int64(host.configuration.clientStallMs)),
+            canCatchUp: host.store != nil)
         let logger = host.logger
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)

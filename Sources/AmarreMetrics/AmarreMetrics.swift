@@ -55,6 +55,8 @@ public enum AmarreMetrics {
         public static let recordsRelayed = "amarre_records_relayed_total"
         public static let recordBytesRelayed = "amarre_record_bytes_relayed_total"
         public static let replays = "amarre_replays_total"
+        public static let catchUps = "amarre_catchups_total"
+        public static let agentReadsPaused = "amarre_agent_reads_paused_total"
         public static let clientsDroppedSlow = "amarre_clients_dropped_slow_total"
         public static let spawnFailures = "amarre_spawn_failures_total"
         public static let restarts = "amarre_restarts_total"

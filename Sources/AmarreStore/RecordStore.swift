@@ -37,6 +37,9 @@ public final class RecordStore: Sendable {
     private let commitInterval: DispatchTimeInterval
     private let retention: Retention
     private let logger: Logger
+    /// Record bytes handed over and not committed yet (pending and being committed), and who
+    /// waits for them to fall below a mark (`whenBacklog(below:)`).
+    private let backlog = Mutex((bytes: 0, waiting: [(mark: Int, body: @Sendable () -> Void)]()))
     /// Per-session count and bytes of kept records, maintained by the writer for retention.
     private let kept = Mutex([SessionID: (count: Int, bytes: Int, first: Int64)]())
 
@@ -63,6 +66,7 @@ public final class RecordStore: Sendable {
     ///   are indexed by the writer (parsed there, off the caller's thread).
     public func append(_ session: SessionID, seq: Int64, data: [UInt8], type: String? = nil) {
         let searchable = type.map(SearchText.indexedTypes.contains) ?? false
+        backlog.withLock { $0.bytes += data.count }
         let flushNow = batch.withLock { b -> Bool in
             b.records.append((session, seq, data))
             if searchable { b.searchable.append((session, seq, data)) }
@@ -70,6 +74,30 @@ public final class RecordStore: Sendable {
             return scheduleIfNeeded(&b)
         }
         if flushNow { writerQueue.async { self.commit() } }
+    }
+
+    /// Record bytes handed over and not committed yet: what the writer still holds in memory.
+    public var backlogBytes: Int { backlog.withLock { $0.bytes } }
+
+    /// Runs `body` (on the writer's thread) once the backlog is below `mark`, at once when it is.
+    public func whenBacklog(below mark: Int, _ body: @escaping @Sendable () -> Void) {
+        let now = backlog.withLock { b -> Bool in
+            guard b.bytes >= mark else { return true }
+            b.waiting.append((mark, body))
+            return false
+        }
+        if now { body() }
+    }
+
+    /// After a commit (or records dropped): the backlog shrank by `bytes`; wakes who waits.
+    private func backlogShrank(by bytes: Int) {
+        let ready = backlog.withLock { b -> [@Sendable () -> Void] in
+            b.bytes = max(0, b.bytes - bytes)
+            let due = b.waiting.filter { b.bytes < $0.mark }.map(\.body)
+            b.waiting.removeAll { b.bytes < $0.mark }
+            return due
+        }
+        for body in ready { body() }
     }
 
     /// Queues the registry row of a session (inserted or replaced).
@@ -84,13 +112,17 @@ public final class RecordStore: Sendable {
 
     /// Queues the deletion of a session and all its records.
     public func delete(_ session: SessionID) {
+        var removed = 0
         let flushNow = batch.withLock { b -> Bool in
             b.sessions[session] = nil
+            removed = b.records.reduce(0) { $1.0 == session ? $0 + $1.2.count : $0 }
+            b.bytes -= removed
             b.records.removeAll { $0.0 == session }
             b.searchable.removeAll { $0.0 == session }
             b.deleted.insert(session)
             return scheduleIfNeeded(&b)
         }
+        if removed > 0 { backlogShrank(by: removed) }
         if flushNow { writerQueue.async { self.commit() } }
     }
 
@@ -154,6 +186,7 @@ public final class RecordStore: Sendable {
                 try applyRetention(db, chunks: chunks)
             }
             kept.withLock { k in for id in work.deleted { k[id] = nil } }
+            backlogShrank(by: work.bytes)
         } catch {
             logger.error("store commit failed; kept for a retry", metadata: ["error": "\(error)", "records": "\(work.records.count)"])
             retry(work)
@@ -163,7 +196,9 @@ public final class RecordStore: Sendable {
     /// Puts a failed commit's work back in front of what came since, so the log gets no hole,
     /// and re-reads the retention counts the rolled-back transaction had changed.
     private func retry(_ failed: Batch) {
+        var shrunk = 0
         let flushNow = batch.withLock { b -> Bool in
+            let held = failed.bytes + b.bytes
             var merged = failed
             merged.records += b.records
             merged.searchable += b.searchable
@@ -190,9 +225,13 @@ public final class RecordStore: Sendable {
             }
             merged.flushScheduled = false
             merged.commitRequested = false
+            // Deleted sessions' records and dropped ones are no longer held.
+            merged.bytes = merged.records.reduce(0) { $0 + $1.2.count }
+            shrunk = held - merged.bytes
             b = merged
             return scheduleIfNeeded(&b)
         }
+        if shrunk > 0 { backlogShrank(by: shrunk) }
         try? reloadKept()
         if flushNow { writerQueue.async { self.commit() } }
     }

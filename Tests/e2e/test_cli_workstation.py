@@ -87,7 +87,7 @@ INSTANCES = [
 workstation = stack_fixture(env=ENV, instances=INSTANCES)
 token_stack = stack_fixture(env={**ENV, "AMARRE_AUTH": "token"}, instances=INSTANCES)
 # A host that drops a client once 256 KiB are queued for it (the socket buffers hold more).
-slow_stack = stack_fixture(env={"AMARRE_CLIENT_BUFFER_BYTES": str(256 << 10)},
+slow_stack = stack_fixture(env={"AMARRE_CLIENT_BUFFER_BYTES": str(256 << 10), "AMARRE_CLIENT_STALL_MS": "1500"},
                            instances=[command_instance("flooder", agent("flooder.py"))])
 
 PI_SCENARIO = {

@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from conftest import BIN_DIR, command_instance, stack_fixture
+from conftest import wait_for, BIN_DIR, command_instance, stack_fixture
 
 capped = stack_fixture(env={"AMARRE_MAX_SESSIONS": "2"},
                        instances=[command_instance("first", ["cat"]), command_instance("second", ["cat"])])
@@ -67,9 +67,12 @@ def test_session_cap_answers_429_with_the_limit(capped):
         r = capped.post("/sessions", {"instanceId": "first"})
         assert (r.status, r.json) == (429, {"error": "max_sessions_reached", "limit": 2})
         assert len(capped.get("/sessions").json) == 2
-        # Deleting a session frees its slot.
+        # Deleting a session frees its slot once its agent is gone (a stopping agent still counts,
+        # SPEC §9; DELETE answers before that). A refused create makes nothing, so it is retried.
         capped.delete(f"/sessions/{ids.pop()}")
-        ids.append(capped.create("first")["id"])
+        created = wait_for(lambda: (r := capped.post("/sessions", {"instanceId": "first"})).status == 201 and r,
+                           what="the freed slot")
+        ids.append(created.json["id"])
     finally:
         for sid in ids:
             capped.delete(f"/sessions/{sid}")

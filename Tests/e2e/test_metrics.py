@@ -36,7 +36,7 @@ INSTANCES = [
 
 metrics_stack = stack_fixture(
     env={"AMARRE_AUTH": "token", "AMARRE_METRICS_TOKEN": METRICS_TOKEN, "AMARRE_MAX_SESSIONS": "20",
-         "AMARRE_CLIENT_BUFFER_BYTES": str(CLIENT_BUFFER), "AMARRE_RESTART_BACKOFF_MS": "50",
+         "AMARRE_CLIENT_BUFFER_BYTES": str(CLIENT_BUFFER), "AMARRE_CLIENT_STALL_MS": "2000", "AMARRE_RESTART_BACKOFF_MS": "50",
          # No approval is ever notified during the test: only what it sends itself is counted.
          "AMARRE_PUSH_GRACE_MS": "600000"},
     instances=INSTANCES)
@@ -336,8 +336,8 @@ def test_push_sends_and_failures_are_counted_per_channel(metrics_stack, token, f
 
 
 def test_a_client_dropped_for_being_slow_is_counted(metrics_stack, token, session_maker):
-    """A client that asks for a flood and never reads: past AMARRE_CLIENT_BUFFER_BYTES it is
-    closed with 1013, and counted. (No fast reader beside it: on a loaded machine a reader in
+    """A client that asks for a flood and never reads: its queue makes no progress for
+    AMARRE_CLIENT_STALL_MS, so it is closed with 1013, and counted. (No fast reader beside it: on a loaded machine a reader in
     Python can fall behind by a megabyte too.)"""
     stack = metrics_stack
     sid = session_maker("flooder")["id"]
