@@ -113,6 +113,12 @@ public struct APIHandler: Sendable {
         }
     }
 
+    /// Whether the request's credentials (if any are needed) let it send a body past 1 MiB
+    /// (a prompt with images): decided before the body is read.
+    public func mayReadLargeBody(_ request: HTTPRequest) -> Bool {
+        (authenticator?.decide(request) ?? .open) != .denied
+    }
+
     /// `GET /metrics` with `Authorization: Bearer $AMARRE_METRICS_TOKEN`.
     private func isScraper(_ request: HTTPRequest, _ resolution: RouteResolution) -> Bool {
         guard let metricsToken, resolution == .matched(.metrics), let header = request.authorization,

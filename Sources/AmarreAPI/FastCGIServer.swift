@@ -195,6 +195,8 @@ public final class FastCGIServer: Sendable {
                 }
                 serve(request, host: host)
                 guard request.pointee.keepConnection != 0, !stopping.load(ordering: .acquiring) else {
+                    // Closed now even when nginx asked to keep it.
+                    request.pointee.keepConnection = 0
                     // The request was read to its end, so the connection can be closed at once:
                     // without this libfcgi half-closes and waits for nginx to close first, a
                     // round trip per request that caps the control plane's rate.
@@ -219,7 +221,9 @@ public final class FastCGIServer: Sendable {
         var logger = self.logger
         if let id = httpRequest.requestID { logger[metadataKey: "request.id"] = "\(id)" }
         var response: HTTPResponse
-        let limit = Self.bodyLimit(path: httpRequest.path)
+        // Only a caller with credentials may send a large body: anyone else is held to 1 MiB.
+        let routeLimit = Self.bodyLimit(path: httpRequest.path)
+        let limit = routeLimit > Self.maxBodyBytes && !handler.mayReadLargeBody(httpRequest) ? Self.maxBodyBytes : routeLimit
         if let body = readBody(request.pointee.in, limit: limit) {
             httpRequest.body = body
             response = handler.respond(to: httpRequest, host: host, logger: logger)
@@ -227,8 +231,10 @@ public final class FastCGIServer: Sendable {
             logger.notice(
                 "request body over the limit",
                 metadata: ["http.path": "\(httpRequest.path)", "http.limit": "\(limit)"])
-            response = HTTPResponse(
-                failure: APIError(AmarreError(.payloadTooLarge, detail: "request body over \(limit) bytes")))
+            // Held to the small limit for want of credentials: that is the answer, not the size.
+            response = limit < routeLimit
+                ? HTTPResponse(failure: APIError(.unauthorized))
+                : HTTPResponse(failure: APIError(AmarreError(.payloadTooLarge, detail: "request body over \(limit) bytes")))
         }
         if let id = httpRequest.requestID { response.headers.append(.init("X-Request-Id", id)) }
         let written = write(response.cgiBytes(includeBody: httpRequest.method != .head), to: request.pointee.out)

@@ -13,12 +13,15 @@ public enum AgentAdapters {
     /// - Parameters:
     ///   - resumeToken: the conversation the process resumes (claude `--resume`), if any.
     ///   - carry: what the session's previous process handed on (grants, conversation size).
+    ///   - gateAsksConfirm: pi's gate runs with `AMARRE_GATE_PROMPT=confirm` (its questions are
+    ///     `confirm`s titled "Run <tool>?"; otherwise only its `select` is recognised).
     public static func adapter(
-        for instance: InstanceConfig, resumeToken: String? = nil, carry: AdapterCarry = AdapterCarry()
+        for instance: InstanceConfig, resumeToken: String? = nil, carry: AdapterCarry = AdapterCarry(),
+        gateAsksConfirm: Bool = false
     ) -> (any AgentAdapter)? {
         switch instance.agent {
         case .pi:
-            return PiAdapter(idPrefix: "amarre-" + randomTag(), carry: carry)
+            return PiAdapter(idPrefix: "amarre-" + randomTag(), carry: carry, gateAsksConfirm: gateAsksConfirm)
         case .claudeCode where instance.raw != true:
             return ClaudeCodeAdapter(
                 idPrefix: "amarre-" + randomTag(), model: instance.model, models: instance.models,

@@ -37,10 +37,16 @@ public struct PiAdapter: AgentAdapter {
     ///   - idPrefix: unique per agent process, so the adapter's request id never collides
     ///     with a client's.
     ///   - carry: what the previous process of the session handed on (its grants).
-    public init(idPrefix: String, carry: AdapterCarry = AdapterCarry()) {
+    ///   - gateAsksConfirm: the gate runs in confirm mode (`AMARRE_GATE_PROMPT=confirm`): only
+    ///     then is a `confirm` titled "Run <tool>?" taken for one of its questions.
+    public init(idPrefix: String, carry: AdapterCarry = AdapterCarry(), gateAsksConfirm: Bool = false) {
         stateRequestID = "\(idPrefix)-state"
         grants = SessionGrants(carry.allowedTools)
+        self.gateAsksConfirm = gateAsksConfirm
     }
+
+    /// The gate asks with `confirm` (else with its `select`).
+    let gateAsksConfirm: Bool
 
     public var carry: AdapterCarry { AdapterCarry(allowedTools: grants.tools) }
 
@@ -110,7 +116,7 @@ public struct PiAdapter: AgentAdapter {
     /// with `toolName`. Other questions pass through.
     private mutating func question(_ record: JSONValue, line: [UInt8]) -> AdapterOutput {
         guard let id = record["id"]?.stringValue, let method = record["method"]?.stringValue,
-            let tool = Self.gateTool(record, method: method)
+            let tool = Self.gateTool(record, method: method), method == (gateAsksConfirm ? "confirm" : "select")
         else {
             return AdapterOutput(toClients: [line])
         }
@@ -129,8 +135,9 @@ public struct PiAdapter: AgentAdapter {
         }
         let sessionOption = Self.sessionOption(question.tool)
         let forSession =
-            (response["confirmed"]?.boolValue == true && response["scope"]?.stringValue == "session")
-            || response["value"]?.stringValue == sessionOption
+            response["cancelled"]?.boolValue != true
+            && ((response["confirmed"]?.boolValue == true && response["scope"]?.stringValue == "session")
+                || response["value"]?.stringValue == sessionOption)
         if forSession {
             var out = AdapterOutput(toAgent: [Self.gateAnswer(id: id, method: question.method, allow: true).jsonBytes])
             if grants.allow(question.tool) { out.toClients.append(grants.record.jsonBytes) }

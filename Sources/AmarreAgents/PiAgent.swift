@@ -14,6 +14,8 @@ public enum PiAgent {
     /// An absolute path that replaces the bundled gate (e.g. when the binaries were moved away
     /// from their resource bundle).
     public static let gatePathVariable = "AMARRE_PI_GATE"
+    /// `confirm`: the gate asks with pi's `confirm` ("Run <tool>?") instead of its select.
+    public static let gatePromptVariable = "AMARRE_GATE_PROMPT"
 
     /// The gate extension's file: `AMARRE_PI_GATE` when set in `environment`, else the copy in
     /// this module's resource bundle. nil when neither exists.

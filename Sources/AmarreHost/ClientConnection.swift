@@ -108,6 +108,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         pingTask?.cancel()
         pingTask = nil
         closing = true
+        catchingUp = false
         queue.removeAll()
         queuedBytes = 0
         onQueueLow = nil
@@ -153,11 +154,20 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         delivered = seq
     }
 
-    /// A record outside the log (hello, a notice for this client only): queued as it is.
+    /// A record outside the log (hello, a notice for this client only): queued unless the
+    /// queue is full, when the notice is dropped (a client that provokes notices without
+    /// reading cannot grow it).
     func send(_ payload: ByteBuffer) {
         guard isOpen else { return }
+        guard queue.isEmpty || queuedBytes + payload.readableBytes <= limits.queueBytes else {
+            logger.debug("notice to a client with a full queue dropped")
+            return
+        }
         enqueue(payload, force: true)
     }
+
+    /// The connection is closing or gone: nothing more is read for it.
+    var isClosing: Bool { closing || context == nil }
 
     /// Where the client's cursor starts: the log's end when it attaches.
     func start(at seq: Int64) {
@@ -317,6 +327,8 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     private func sendClose(_ code: WebSocketErrorCode, reason: String, timeout: TimeAmount = ClientConnection.closeTimeout) {
         guard !closing, let context else { return }
         closing = true
+        catchingUp = false
+        onQueueLow = nil
         var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
         data.write(webSocketErrorCode: code)
         data.writeString(reason)

@@ -57,6 +57,8 @@ final class Session {
     private var attention: Attention
     /// The agent's output is not read while the store's backlog is over its limit.
     private var outputPaused = false
+    /// The agent process has exited: its output is never paused again.
+    private var agentExitSeen = false
     /// When the first record of the agent read being relayed arrived (relay latency).
     private var readStarted: NIODeadline?
     /// Questions open now, for `awaiting_input` notifications and REST answers.
@@ -140,8 +142,9 @@ final class Session {
     /// Spawns the agent. Throws when it could not start (the status is left as it was).
     func start() throws(AmarreError) {
         let process: AgentProcess
+        let plan: SpawnPlan
         do {
-            let plan = try host.makePlan(instance, request, resumeToken: resumeToken)
+            plan = try host.makePlan(instance, request, resumeToken: resumeToken)
             process = try AgentProcess.spawn(
                 plan, on: eventLoop, configuration: host.configuration, delegate: self, logger: logger)
         } catch {
@@ -153,7 +156,10 @@ final class Session {
         openRequests.removeAll()
         agent = process
         outputPaused = false
-        adapter = AgentAdapters.adapter(for: instance, resumeToken: resumeToken, carry: carry)
+        agentExitSeen = false
+        adapter = AgentAdapters.adapter(
+            for: instance, resumeToken: resumeToken, carry: carry,
+            gateAsksConfirm: plan.environment[PiAgent.gatePromptVariable] == "confirm")
         clientsPaused = false
         status = .running
         exit = nil
@@ -502,11 +508,15 @@ final class Session {
     }
 
     private func caughtUp(_ result: Result<RecordPage, any Error>, client: ClientConnection, after: Int64) {
-        guard client.catchingUp else { return }
+        guard client.catchingUp, !client.isClosing else { return }
         switch result {
         case .failure(let error):
             logger.error("reading the log for a client failed", metadata: ["error": "\(error)"])
             client.send(ByteBuffer(string: #"{"type":"amarre.error","error":"replay_failed"}"#))
+            // What it misses is said, so it can ask the events route for it.
+            if after < lastSeq {
+                client.send(ByteBuffer(string: #"{"type":"amarre.replay_gap","from":\#(after + 1),"to":\#(lastSeq)}"#))
+            }
             client.rejoinLive(at: lastSeq)
         case .success(let page):
             // Retention may have dropped what the client has not seen, or trims while a long
@@ -761,7 +771,8 @@ extension Session: AgentProcessDelegate {
             self.readStarted = nil
         }
         let limit = host.configuration.storeBacklogBytes
-        if let store, !outputPaused, store.backlogBytes > limit {
+        // An agent that has exited is read to its end, whatever the backlog (its pipe holds little).
+        if let store, !outputPaused, !agentExitSeen, store.backlogBytes > limit {
             // The log is bounded in memory: the agent waits (its pipe fills) until the store's
             // writer has committed half of what it holds.
             outputPaused = true
@@ -770,7 +781,7 @@ extension Session: AgentProcessDelegate {
             logger.debug("agent output paused: the store is behind", metadata: ["store.backlog_bytes": "\(store.backlogBytes)"])
             let loop = eventLoop
             let bound = NIOLoopBound(self, eventLoop: loop)
-            store.whenBacklog(below: limit / 2) { loop.execute { bound.value.resumeOutput() } }
+            store.whenBacklog(below: max(1, limit / 2)) { loop.execute { bound.value.resumeOutput() } }
         }
     }
 
@@ -785,6 +796,7 @@ extension Session: AgentProcessDelegate {
     func agentExited(_ status: ExitStatus) {
         // What is left in the pipe (at most its capacity) is read even over the backlog, so
         // the crash is reported after every line, not after the drain deadline.
+        agentExitSeen = true
         resumeOutput()
         perform(lifecycle.processExited(status))
     }

@@ -183,6 +183,16 @@ struct PiGrantTests {
         #expect(third.toClients.count == 1)
     }
 
+    @Test("a cancelled answer never allows, whatever else it says")
+    func cancelledNeverAllows() throws {
+        var adapter = PiAdapter(idPrefix: "t")
+        _ = adapter.fromAgent(Array(Self.select.utf8))
+        let line = #"{"type":"extension_ui_response","id":"q1","confirmed":true,"scope":"session","cancelled":true}"#
+        let out = adapter.fromClient(Array(line.utf8))
+        #expect(out.toAgent == [Array(line.utf8)])
+        #expect(adapter.carry.allowedTools.isEmpty)
+    }
+
     @Test("the select's own for-this-session option is taken over by the adapter")
     func sessionOptionValue() throws {
         var adapter = PiAdapter(idPrefix: "t")
@@ -192,14 +202,18 @@ struct PiGrantTests {
         #expect(adapter.carry.allowedTools == ["bash"])
     }
 
-    @Test("confirm-mode questions (Run <tool>?) get toolName; other extensions' questions pass through untouched")
+    @Test("in confirm mode the gate's confirms (Run <tool>?) get toolName; other questions pass through untouched")
     func otherQuestions() throws {
-        var adapter = PiAdapter(idPrefix: "t")
         let confirm = #"{"type":"extension_ui_request","id":"c1","method":"confirm","title":"Run edit?","message":"a.txt"}"#
+        // Not in confirm mode: another extension's "Run edit?" is not the gate's.
+        var selectMode = PiAdapter(idPrefix: "t", carry: AdapterCarry(allowedTools: ["edit"]))
+        #expect(selectMode.fromAgent(Array(confirm.utf8)) == AdapterOutput(toClients: [Array(confirm.utf8)]))
+        var adapter = PiAdapter(idPrefix: "t", gateAsksConfirm: true)
         #expect(try adapter.fromAgent(Array(confirm.utf8)).toClients.map(json).first?["toolName"]?.stringValue == "edit")
         let granted = adapter.fromClient(Array(#"{"type":"extension_ui_response","id":"c1","confirmed":true,"scope":"session"}"#.utf8))
         #expect(try granted.toAgent.map(json) == [try JSONFixture.parse(#"{"type":"extension_ui_response","id":"c1","confirmed":true}"#)])
         for line in [
+            Self.select,  // a select in confirm mode is not the gate's
             #"{"type":"extension_ui_request","id":"x","method":"select","title":"Pick","options":["a","b"]}"#,
             #"{"type":"extension_ui_request","id":"y","method":"confirm","title":"Run the migration now?","message":""}"#,
             #"{"type":"extension_ui_request","id":"z","method":"input","title":"Name?"}"#,
