@@ -341,20 +341,26 @@ public enum ControlProtocol {
         return bytes
     }
 
-    public static func decode<T: Decodable>(_ type: T.Type, from line: some Collection<UInt8>) throws -> T {
-        if type == ControlResponse.self {
-            let bytes = Array(line)
-            for (prefix, make) in [
-                (sessionsPrefix, ControlResponse.sessionsJSON), (sessionPrefix, ControlResponse.sessionJSON),
-            ] where bytes.starts(with: prefix) && bytes.last == UInt8(ascii: "}") {
-                // The host wrote the summaries between the prefix and the closing brace.
-                return make(SummaryJSON(raw: Array(bytes[prefix.count..<(bytes.count - 1)]))) as! T  // T is ControlResponse
+    /// One request line (without its newline), as the host reads it.
+    public static func decode(_ type: ControlRequest.Type, from line: some Collection<UInt8>) throws -> ControlRequest {
+        if line.elementsEqual(listSessionsLine) { return .listSessions }
+        if line.elementsEqual(healthLine) { return .health }
+        return try JSONDecoder().decode(ControlRequest.self, from: Data(line))
+    }
+
+    /// One response line (without its newline), as amarre-api reads it.
+    public static func decode(_ type: ControlResponse.Type, from line: some Collection<UInt8>) throws -> ControlResponse {
+        let bytes = Array(line)
+        if bytes.last == UInt8(ascii: "}") {
+            // The host wrote the summaries between the prefix and the closing brace.
+            if bytes.starts(with: sessionsPrefix) {
+                return .sessionsJSON(SummaryJSON(raw: Array(bytes[sessionsPrefix.count..<(bytes.count - 1)])))
             }
-        } else if type == ControlRequest.self {
-            if line.elementsEqual(listSessionsLine) { return ControlRequest.listSessions as! T }  // T is ControlRequest
-            if line.elementsEqual(healthLine) { return ControlRequest.health as! T }  // T is ControlRequest
+            if bytes.starts(with: sessionPrefix) {
+                return .sessionJSON(SummaryJSON(raw: Array(bytes[sessionPrefix.count..<(bytes.count - 1)])))
+            }
         }
-        return try JSONDecoder().decode(type, from: Data(line))
+        return try JSONDecoder().decode(ControlResponse.self, from: Data(bytes))
     }
 
     private static let sessionsPrefix = Array(#"{"sessionsJSON":"#.utf8)
