@@ -40,6 +40,9 @@ public final class FastCGIServer: Sendable {
     private let phase = Mutex(Phase.idle)
     private let stopping = Atomic<Bool>(false)
     private let acceptThreads = DispatchGroup()
+    /// Kept-alive connections waiting for their next request: `stop()` shuts their reading
+    /// side, so a thread waiting on one returns at once instead of after the idle timeout.
+    private let idleConnections = Mutex(Set<Int32>())
 
     private enum Phase {
         case idle
@@ -132,6 +135,9 @@ public final class FastCGIServer: Sendable {
         guard let listener else { return }
         stopping.store(true, ordering: .releasing)
         listener.shutdown()
+        idleConnections.withLock { idle in
+            for fd in idle { _ = Glibc.shutdown(fd, Int32(SHUT_RD)) }
+        }
         acceptThreads.wait()
         listener.closeAndRemove()
         logger.info("stopped", metadata: ["api.socket": "\(listener.path)"])
@@ -185,8 +191,26 @@ public final class FastCGIServer: Sendable {
             request.pointee.keepConnection = 1
             // A connection that times out is closed at once, not with libfcgi's lingering close.
             request.pointee.detached = 1
+            var first = true
             while true {
+                // Between requests of a kept connection the thread only waits: stop() may cut that.
+                if !first {
+                    let fd = request.pointee.ipcFd
+                    guard fd >= 0, idleConnections.withLock({ idle in
+                        guard !stopping.load(ordering: .acquiring) else { return false }
+                        idle.insert(fd)
+                        return true
+                    }) else {
+                        FCGX_Detach(request)
+                        request.pointee.keepConnection = 0
+                        FCGX_Finish_r(request)
+                        break
+                    }
+                }
+                let waitingFD = first ? -1 : request.pointee.ipcFd
                 let status = FCGX_Accept_r(request)
+                if waitingFD >= 0 { _ = idleConnections.withLock { $0.remove(waitingFD) } }
+                first = false
                 if status < 0 {
                     // No request within the idle timeout, nginx closed it, or not FastCGI:
                     // libfcgi has closed it.

@@ -307,4 +307,21 @@ struct FastCGIServerLifecycleTests {
         let other = try harness.request("POST", "/sessions", body: body)
         #expect(other.status == 413)
     }
+
+    @Test("stop does not wait for an idle kept connection's timeout")
+    func stopCutsIdleKeptConnections() throws {
+        var harness: Harness? = try Harness(threads: 1, idleTimeout: .seconds(30))
+        let host = try harness!.fakeHost { _ in .health(HostHealth(sessions: 0, running: 0, version: "t")) }
+        defer { host.stop() }
+        let fd = try TestSocket.connect(harness!.configuration.apiSocketPath)
+        defer { close(fd) }
+        let response = try FastCGITestClient.request(
+            on: fd, method: "GET", uri: "/healthz", headers: ["Host": "amarre.test:8341"], keep: true)
+        #expect(response.status == 200)
+        let started = ContinuousClock.now
+        harness!.server.stop()
+        harness = nil
+        // Far below the 30 s idle timeout the only thread was waiting on.
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
 }
