@@ -264,8 +264,9 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         HostMetrics.clientsDroppedSlow.increment()
     }
 
-    func send(_ text: String) {
-        send(ByteBuffer(string: text))
+    /// A server record for this client only.
+    func send(_ record: ServerRecord) {
+        send(ByteBuffer(string: record.json))
     }
 
     func flush() {
@@ -431,7 +432,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     private func deliver(_ message: ByteBuffer, text: Bool) {
         guard text else {
-            send(#"{"type":"amarre.error","error":"binary_frame","detail":"binary frames are not forwarded"}"#)
+            send(.error("binary_frame", detail: "binary frames are not forwarded"))
             flush()
             return
         }

@@ -207,7 +207,7 @@ final class Session {
     func rename(_ newName: String?) {
         name = newName.flatMap { $0.isEmpty ? nil : $0 }
         persist()
-        recordEvent("renamed", extra: #","name":"# + (name.map(JSONText.quote) ?? "null"))
+        recordEvent(.renamed(name: name))
         flushClients()
     }
 
@@ -258,7 +258,7 @@ final class Session {
     func restoreFailed(_ detail: String) {
         status = .crashed
         exit = nil
-        recordEvent("restore_failed", extra: #","detail":"# + JSONText.quote(detail))
+        recordEvent(.restoreFailed(detail: detail))
         persist()
         if let push = host.push {
             push.notify(push.texts.crashed(session: id.rawValue, name: name, how: "could not be started again: \(detail)"))
@@ -267,8 +267,8 @@ final class Session {
 
     /// Writes `event` to the log, sequenced like any record (no client is attached yet when
     /// a session is restored).
-    func recordEvent(_ event: String, extra: String = "") {
-        publish(object: #"{"type":"amarre.session_event","event":"# + JSONText.quote(event) + extra + "}")
+    func recordEvent(_ event: ServerRecord.SessionEvent) {
+        publish(.sessionEvent(event))
     }
 
     private func perform(_ action: AgentLifecycle.Action) {
@@ -316,10 +316,7 @@ final class Session {
         agent = nil
         adapter = nil
         logger.warning("agent crashed", metadata: ["exit": "\(status)"])
-        publish(
-            object: #"{"type":"amarre.session_event","event":"crashed","exitCode":"#
-                + (status.exitCode.map(String.init) ?? "null") + #","signal":"#
-                + (status.signal.map(JSONText.quote) ?? "null") + "}")
+        publish(.sessionEvent(.crashed(exitCode: status.exitCode, signal: status.signal)))
         for client in clients {
             client.close(code: .unexpectedServerError)
             client.flush()
@@ -343,19 +340,19 @@ final class Session {
             break
         case .giveUp(let attempts):
             logger.warning("automatic restart gave up", metadata: ["restart.attempts": "\(attempts)"])
-            recordEvent("gave_up", extra: #","attempts":\#(attempts)"#)
+            recordEvent(.gaveUp(attempts: attempts))
         case .restart(let attempt, let delayMs):
-            recordEvent("restarting", extra: #","attempt":\#(attempt),"delayMs":\#(delayMs)"#)
+            recordEvent(.restarting(attempt: attempt, delayMs: Int64(delayMs)))
             restartTimer = eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delayMs))) { [self] in
                 restartTimer = nil
                 guard self.status == .crashed, host.session(id) === self else { return }
                 do throws(AmarreError) {
                     try start()
-                    recordEvent("restarted", extra: #","attempt":\#(attempt)"#)
+                    recordEvent(.restarted(attempt: attempt))
                     HostMetrics.restarts.increment()
                 } catch {
                     logger.error("automatic restart failed", metadata: ["error": "\(error)"])
-                    recordEvent("restart_failed", extra: #","attempt":\#(attempt),"detail":"# + JSONText.quote(error.description))
+                    recordEvent(.restartFailed(attempt: attempt, detail: error.description))
                 }
             }
         }
@@ -402,7 +399,7 @@ final class Session {
                 // A question cannot outlive its run (an abort, or claude's control_cancel_request).
                 for withdrawn in ledger.withdrawAll() {
                     openRequests[withdrawn] = nil
-                    publish(object: #"{"type":"amarre.request_withdrawn","id":"# + JSONText.quote(withdrawn) + "}")
+                    publish(.requestWithdrawn(id: withdrawn))
                 }
                 persist()
             }
@@ -413,6 +410,10 @@ final class Session {
     }
 
     /// Publishes a server record.
+    private func publish(_ record: ServerRecord) {
+        publish(object: record.json)
+    }
+
     private func publish(object text: String) {
         var text = text
         text.withUTF8 { utf8 in
@@ -431,7 +432,7 @@ final class Session {
         for record in out.toClients { publishFromAgent(record) }
         for id in out.withdrawn where ledger.withdraw(id) {
             openRequests[id] = nil
-            publish(object: #"{"type":"amarre.request_withdrawn","id":"# + JSONText.quote(id) + "}")
+            publish(.requestWithdrawn(id: id))
             persist()
         }
         if let agent {
@@ -467,7 +468,7 @@ final class Session {
         }
         clients.append(client)
         attention.attached(ObjectIdentifier(client))
-        client.send(ByteBuffer(string: hello))
+        client.send(hello)
         client.start(at: lastSeq)
         if clientsPaused { client.setReading(false) }
         if let since, since < lastSeq {
@@ -475,8 +476,7 @@ final class Session {
             if store != nil {
                 client.beginCatchUp(after: max(0, since))
             } else {
-                client.send(
-                    ByteBuffer(string: #"{"type":"amarre.replay_gap","from":\#(since + 1),"to":\#(lastSeq)}"#))
+                client.send(.replayGap(from: since + 1, to: lastSeq))
             }
         }
         client.flush()
@@ -512,25 +512,24 @@ final class Session {
         switch result {
         case .failure(let error):
             logger.error("reading the log for a client failed", metadata: ["error": "\(error)"])
-            client.send(ByteBuffer(string: #"{"type":"amarre.error","error":"replay_failed"}"#))
+            client.send(.error("replay_failed"))
             // What it misses is said, so it can ask the events route for it.
             if after < lastSeq {
-                client.send(ByteBuffer(string: #"{"type":"amarre.replay_gap","from":\#(after + 1),"to":\#(lastSeq)}"#))
+                client.send(.replayGap(from: after + 1, to: lastSeq))
             }
             client.rejoinLive(at: lastSeq)
         case .success(let page):
             // Retention may have dropped what the client has not seen, or trims while a long
             // catch-up is going: say so, then go on from what is kept.
             if after + 1 < page.firstKeptSeq {
-                client.send(
-                    ByteBuffer(string: #"{"type":"amarre.replay_gap","from":\#(after + 1),"to":\#(page.firstKeptSeq - 1)}"#))
+                client.send(.replayGap(from: after + 1, to: page.firstKeptSeq - 1))
             }
             client.caughtUp(page.records, through: page.lastSeq)
             let reached = page.lastSeq ?? max(after, page.firstKeptSeq - 1)
             if reached >= lastSeq || page.records.isEmpty {
                 if reached < lastSeq {
                     // Records the store does not have (a session being deleted): an honest gap.
-                    client.send(ByteBuffer(string: #"{"type":"amarre.replay_gap","from":\#(reached + 1),"to":\#(lastSeq)}"#))
+                    client.send(.replayGap(from: reached + 1, to: lastSeq))
                 }
                 client.rejoinLive(at: lastSeq)
             } else {
@@ -546,19 +545,16 @@ final class Session {
         checkOpenRequests()
     }
 
-    private var hello: String {
-        #"{"type":"amarre.hello","protocol":"# + JSONText.quote(ControlProtocol.version)
-            + #","sessionId":"# + JSONText.quote(id.rawValue)
-            + #","instanceId":"# + JSONText.quote(instance.id)
-            + #","agent":"# + JSONText.quote(instance.agent.rawValue)
-            + #","status":"# + JSONText.quote(status.rawValue)
-            + #","seq":\#(lastSeq),"capabilities":["# + Session.capabilities + "]}"
+    private var hello: ServerRecord {
+        .hello(ServerRecord.HelloFields(
+            sessionId: id.rawValue, instanceId: instance.id, agent: instance.agent.rawValue, status: status.rawValue,
+            seq: lastSeq, capabilities: Session.capabilities))
     }
 
     private static let capabilities = [
         "seq", "replay", "events", "pending_requests", "request_resolved", "invalid_json_errors",
         "permission_first_answer_wins",
-    ].map(JSONText.quote).joined(separator: ",")
+    ]
 
     /// A text message from a viewer: one JSON value, or one per line.
     func clientSent(_ message: ByteBuffer, from client: ClientConnection) {
@@ -587,7 +583,7 @@ final class Session {
             splitter.finish(emit: handle)
             if invalid > 0 {
                 client.send(
-                    ByteBuffer(string: #"{"type":"amarre.error","error":"invalid_json","detail":"frames must hold JSON values, one per line"}"#))
+                    ServerRecord.error("invalid_json", detail: "frames must hold JSON values, one per line"))
             }
         }
         agent.flushStdin()
@@ -606,10 +602,7 @@ final class Session {
         }
         if summary.type == "extension_ui_response", let answerID = summary.id {
             guard answered(answerID, with: line) else {
-                client.send(
-                    ByteBuffer(
-                        string: #"{"type":"amarre.error","error":"already_answered","id":"# + JSONText.quote(answerID)
-                            + #","detail":"another client answered this request first"}"#))
+                client.send(.error("already_answered", detail: "another client answered this request first", id: answerID))
                 return
             }
         }
@@ -624,9 +617,7 @@ final class Session {
             return false
         case .forward:
             openRequests[requestID] = nil
-            publish(
-                object: #"{"type":"amarre.request_resolved","id":"# + JSONText.quote(requestID) + #","response":"#
-                    + String(decoding: line.readableBytesView, as: UTF8.self) + "}")
+            publish(.requestResolved(id: requestID, responseJSON: String(decoding: line.readableBytesView, as: UTF8.self)))
             persist()
             return true
         }
@@ -728,9 +719,7 @@ final class Session {
 
     /// After an event went to the Expo app: `{"type":"amarre.push_sent",…}` for the viewers.
     func pushSent(_ event: PushEvent, tokens: Int) {
-        publish(
-            object: #"{"type":"amarre.push_sent","trigger":"# + JSONText.quote(event.trigger.rawValue) + ",\"tokens\":\(tokens)"
-                + (event.requestId.map { #","requestId":"# + JSONText.quote($0) } ?? "") + "}")
+        publish(.pushSent(trigger: event.trigger.rawValue, tokens: tokens, requestId: event.requestId))
         flushClients()
     }
 
@@ -757,8 +746,7 @@ extension Session: AgentProcessDelegate {
             logger.warning(
                 "agent record over the size limit dropped",
                 metadata: ["record.bytes": "\(bytes)", "record.limit": "\(host.configuration.maxRecordBytes)"])
-            publish(
-                object: #"{"type":"amarre.error","error":"record_too_large","bytes":\#(bytes),"limit":\#(host.configuration.maxRecordBytes)}"#)
+            publish(.error("record_too_large", bytes: bytes, limit: host.configuration.maxRecordBytes))
         }
     }
 

@@ -89,7 +89,7 @@ public final class SessionHost {
             }
             do throws(AmarreError) {
                 try session.start()
-                session.recordEvent("restored")
+                session.recordEvent(.restored)
                 logger.info("session restored", metadata: ["session.id": "\(row.id)"])
             } catch {
                 logger.error("session could not be restored", metadata: ["session.id": "\(row.id)", "error": "\(error)"])
@@ -269,7 +269,7 @@ public final class SessionHost {
         try SessionEnvironmentPolicy.check(session.request.env, instance: session.instance)
         try checkWorktreeFree(session.request.worktreeInfo, for: id)
         try session.start()
-        session.recordEvent("restarted", extra: #","by":"request""#)
+        session.recordEvent(.restartedByRequest)
         HostMetrics.restarts.increment()
         return session.summary
     }
