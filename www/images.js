@@ -5,7 +5,7 @@
 // sent as it is (a GIF keeps its animation); a larger one is drawn on a canvas and encoded
 // again (JPEG and WebP at falling quality; PNG lossless first, then JPEG; a GIF that is too
 // large becomes a still PNG or JPEG). All of a message's images stay under MAX_TOTAL_BYTES, so
-// the message fits the server's 16 MiB message limit.
+// the agent's own records that repeat them fit the server's 16 MiB record limit.
 //
 // The decisions (imagePlan, encodingAttempts, checkBudget, imageDataUrl...) are pure and tested
 // in node; prepareImage() runs them with the browser's createImageBitmap, canvas and FileReader.
@@ -19,8 +19,10 @@ export const IMAGE_ACCEPT = IMAGE_TYPES.join(",");
 export const MAX_SIDE = 2000;
 /** One image, base64-encoded (5 MiB: the limit of the models' APIs, counted on the base64). */
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
-/** All images of one message, base64-encoded: the message itself may be at most 16 MiB. */
-export const MAX_TOTAL_BYTES = 15 * 1024 * 1024;
+/** All images of one message, base64-encoded (8 MiB): the agent repeats them in its own records
+ * (pi: message_start, message_end, agent_end), each of which must stay under the server's 16 MiB
+ * record limit with the rest of the run (SPEC §14, PromptRequest.maxTotalImageBytes). */
+export const MAX_TOTAL_BYTES = 8 * 1024 * 1024;
 /** One message, as sent (JSON text, UTF-8): the server's AMARRE_MAX_RECORD_BYTES default. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** Images in one message. */

@@ -217,15 +217,16 @@ public struct APIHandler: Sendable {
             guard case .answered(let id) = answer else { throw unexpected(route, answer) }
             return try .json(status: 200, encoding: AnsweredBody(id: id, resolved: true))
         case .sendPrompt(let id):
-            let prompt: PromptRequest
+            var prompt: PromptRequest
             do {
                 prompt = try PromptRequest.parse(body: request.body)
             } catch {
                 throw APIError(error)
             }
+            if prompt.id == nil { prompt.id = "amarre-rest-" + Secrets.hex(Secrets.randomBytes(6)) }
             let answer = try ask(host, .sendPrompt(session: id, prompt: prompt))
             guard case .accepted(let after) = answer else { throw unexpected(route, answer) }
-            return try .json(status: 202, encoding: AcceptedBody(sessionId: id.rawValue, afterSeq: after))
+            return try .json(status: 202, encoding: AcceptedBody(sessionId: id.rawValue, afterSeq: after, id: prompt.id))
         case .abortRun(let id):
             let answer = try ask(host, .abortRun(session: id))
             guard case .accepted(let after) = answer else { throw unexpected(route, answer) }
@@ -521,6 +522,8 @@ struct PairRequest: Equatable {
 private struct AcceptedBody: Encodable {
     var sessionId: String
     var afterSeq: Int64
+    /// The command's id as written to the agent (prompts).
+    var id: String?
 }
 
 private struct AnsweredBody: Encodable {

@@ -11,22 +11,32 @@ public struct PromptRequest: Sendable, Codable, Equatable {
     public var message: String
     public var images: [PromptImage]
     public var mode: Mode
+    /// The command's `id` as written to the agent (its `response` carries it): the body's own,
+    /// else one amarre-api makes (`amarre-rest-<hex>`).
+    public var id: String?
 
     /// Most images in one prompt.
     public static let maxImages = 10
     /// Longest message (the WebSocket's own limit is the record limit; scripts get 1 MiB).
     public static let maxMessageBytes = 1 << 20
-    /// Largest image, decoded.
+    /// Largest image, as base64 text (what the models' APIs count: 5 MiB).
     public static let maxImageBytes = 5 << 20
+    /// All images of one prompt, as base64 text: the agent repeats them in its own records
+    /// (pi: `message_start`, `message_end`, `agent_end`), each of which must stay under
+    /// `AMARRE_MAX_RECORD_BYTES` (16 MiB) with the rest of the run.
+    public static let maxTotalImageBytes = 8 << 20
+    /// Longest `id` taken from a body.
+    public static let maxIDBytes = 128
     /// Largest body this route takes (10 images of 5 MB do not fit; nginx allows 16m here).
     public static let maxBodyBytes = 16 << 20
     /// The image types the page and the agents know.
     public static let imageTypes: Set<String> = ["image/png", "image/jpeg", "image/webp", "image/gif"]
 
-    public init(message: String, images: [PromptImage] = [], mode: Mode = .prompt) {
+    public init(message: String, images: [PromptImage] = [], mode: Mode = .prompt, id: String? = nil) {
         self.message = message
         self.images = images
         self.mode = mode
+        self.id = id
     }
 
     /// `{"message":string,"images"?:[{"type":"image","data":<base64>,"mimeType"}],"mode"?}`;
@@ -44,33 +54,42 @@ public struct PromptRequest: Sendable, Codable, Equatable {
             throw .badRequest("\"message\" is longer than \(maxMessageBytes) bytes")
         }
         guard request.images.count <= maxImages else { throw .badRequest("at most \(maxImages) images") }
+        if let id = request.id, id.isEmpty || id.utf8.count > maxIDBytes {
+            throw .badRequest("\"id\" must be 1 to \(maxIDBytes) bytes")
+        }
+        let total = request.images.reduce(0) { $0 + $1.data.utf8.count }
+        guard total <= maxTotalImageBytes else {
+            throw .badRequest("the images are \(total) bytes of base64 together; at most \(maxTotalImageBytes)")
+        }
         for (index, image) in request.images.enumerated() {
             guard image.type == "image" else { throw .badRequest("images[\(index)].type must be \"image\"") }
             guard imageTypes.contains(image.mimeType) else {
                 throw .badRequest("images[\(index)].mimeType must be one of \(imageTypes.sorted().joined(separator: ", "))")
             }
-            guard let bytes = Base64Text.decodedCount(image.data) else {
+            guard Base64Text.decodedCount(image.data) != nil else {
                 throw .badRequest("images[\(index)].data must be base64 (without a data: prefix)")
             }
-            guard bytes <= maxImageBytes else {
-                throw .badRequest("images[\(index)] is larger than \(maxImageBytes) bytes")
+            guard image.data.utf8.count <= maxImageBytes else {
+                throw .badRequest("images[\(index)] is more than \(maxImageBytes) bytes of base64")
             }
         }
         return request
     }
 
-    enum CodingKeys: String, CodingKey { case message, images, mode }
+    enum CodingKeys: String, CodingKey { case message, images, mode, id }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         message = try c.decode(String.self, forKey: .message)
         images = try c.decodeIfPresent([PromptImage].self, forKey: .images) ?? []
         mode = try c.decodeIfPresent(Mode.self, forKey: .mode) ?? .prompt
+        id = try c.decodeIfPresent(String.self, forKey: .id)
     }
 
     /// The pi command line written to the agent (or its adapter).
     public var line: String {
-        var text = #"{"type":"# + JSONText.quote(mode.rawValue) + #","message":"# + JSONText.quote(message)
+        var text = "{" + (id.map { #""id":"# + JSONText.quote($0) + "," } ?? "")
+            + #""type":"# + JSONText.quote(mode.rawValue) + #","message":"# + JSONText.quote(message)
         if !images.isEmpty {
             text += #","images":["#
                 + images.map {

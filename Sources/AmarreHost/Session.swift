@@ -367,8 +367,18 @@ final class Session {
         lastSeq += 1
         let seq = lastSeq
         if seq > seqReserved - Session.seqReservationBlock / 2 {
+            // A number no committed reservation covers (a new session, the first record after a
+            // restart) must not reach a client before its reservation is in the database, or a
+            // SIGKILL could hand it out again: that write waits for the commit. Approaching the
+            // end of a reservation, the next one is written ahead, without waiting.
+            let uncovered = seq > seqReserved
             seqReserved = seq + Session.seqReservationBlock
-            persist()
+            if uncovered, !deleted, let store {
+                store.save(stored)
+                store.flush()
+            } else {
+                persist()
+            }
         }
         var framed: [UInt8]?
         if let summary, summary.isObject,

@@ -247,7 +247,16 @@ struct OriginTests {
         let answer = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
         #expect(answer?["sessionId"] as? String == Fixtures.sessionID.rawValue)
         #expect(answer?["afterSeq"] as? Int == 12)
-        #expect(prompt.requests == [.sendPrompt(session: Fixtures.sessionID, prompt: PromptRequest(message: "hi", mode: .followUp))])
+        guard case .sendPrompt(let session, let sent)? = prompt.requests.first else {
+            Issue.record("no prompt reached the host: \(prompt.requests)")
+            return
+        }
+        #expect(session == Fixtures.sessionID)
+        #expect((sent.message, sent.mode, sent.images) == ("hi", .followUp, []))
+        // Every REST prompt gets an id the agent's response will carry; the 202 says which.
+        let id = try #require(sent.id)
+        #expect(id.hasPrefix("amarre-rest-"))
+        #expect(answer?["id"] as? String == id)
         let bad = handler.respond(to: HTTPRequest(method: .post, path: sessionPath + "/prompt", body: Array("{}".utf8)), host: prompt)
         #expect(bad.status == 400)
 

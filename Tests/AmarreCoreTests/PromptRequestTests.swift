@@ -11,6 +11,8 @@ struct PromptRequestTests {
         #expect(prompt.mode == .steer)
         #expect(prompt.line == #"{"type":"steer","message":"look \"here\"","images":[{"type":"image","data":"iVBORw0KGgo=","mimeType":"image/png"}]}"#)
         #expect(try PromptRequest.parse(body: Array(#"{"message":"hi"}"#.utf8)).line == #"{"type":"prompt","message":"hi"}"#)
+        // The command's id, when given (amarre-api gives one to every REST prompt), comes first.
+        #expect(try PromptRequest.parse(body: Array(#"{"message":"hi","id":"r-1"}"#.utf8)).line == #"{"id":"r-1","type":"prompt","message":"hi"}"#)
         #expect(try PromptRequest.parse(body: Array(#"{"message":"hi","mode":"follow_up"}"#.utf8)).mode == .followUp)
     }
 
@@ -28,13 +30,20 @@ struct PromptRequestTests {
     }
 
     @Test("images are limited in number and size")
-    func imageLimits() {
+    func imageLimits() throws {
         let image = #"{"type":"image","data":"QUJD","mimeType":"image/png"}"#
         let many = #"{"message":"x","images":["# + Array(repeating: image, count: PromptRequest.maxImages + 1).joined(separator: ",") + "]}"
         #expect(throws: AmarreError.self) { try PromptRequest.parse(body: Array(many.utf8)) }
-        let big = String(repeating: "A", count: (PromptRequest.maxImageBytes / 3 + 1) * 4)
+        let big = String(repeating: "A", count: PromptRequest.maxImageBytes + 4)
         let large = #"{"message":"x","images":[{"type":"image","data":"\#(big)","mimeType":"image/png"}]}"#
         #expect(throws: AmarreError.self) { try PromptRequest.parse(body: Array(large.utf8)) }
+        // Each under its own limit, too many together.
+        let four = String(repeating: "A", count: 4 << 20)
+        let image4 = #"{"type":"image","data":"\#(four)","mimeType":"image/png"}"#
+        let three = #"{"message":"x","images":[\#(image4),\#(image4),\#(image4)]}"#
+        #expect(throws: AmarreError.self) { try PromptRequest.parse(body: Array(three.utf8)) }
+        let two = #"{"message":"x","images":[\#(image4),\#(image4)]}"#
+        #expect(try PromptRequest.parse(body: Array(two.utf8)).images.count == 2)
     }
 
     @Test("base64 sizes", arguments: [("QUJD", 3), ("QUI=", 2), ("QQ==", 1), ("QUI", 2), ("Q", nil), ("Q===", nil), ("QU=I", nil), ("", nil)] as [(String, Int?)])

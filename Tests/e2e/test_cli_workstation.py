@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import queue
+import re
 import signal
 import subprocess
 import threading
@@ -32,6 +33,7 @@ import json, os, sys
 def out(o):
     sys.stdout.write(json.dumps(o) + "\n"); sys.stdout.flush()
 
+EVIL = "\x1b[2J\x07\x1b]0;pwned\x07\r\n\t\x00\x9b"
 pending = []
 for line in sys.stdin:
     try:
@@ -41,16 +43,40 @@ for line in sys.stdin:
     kind = cmd.get("type") if isinstance(cmd, dict) else None
     if kind == "prompt":
         message = cmd.get("message", "")
-        out({"type": "response", "command": "prompt", "success": True})
+        ok = {"type": "response", "command": "prompt", "success": True}
+        if "id" in cmd:
+            ok["id"] = cmd["id"]
+        if message == "crosstalk":
+            # The refusal of another client's prompt, just before ours is taken.
+            out({"type": "response", "id": "someone-else", "command": "prompt", "success": False,
+                 "error": "not yours"})
+        out(ok)
         out({"type": "agent_start"})
         u = {"role": "user", "content": [{"type": "text", "text": message}]}
         out({"type": "message_end", "message": u})
-        if message == "fail":
+        if message == "evil":
+            # Every string an agent chooses, with escape sequences in it.
+            out({"type": "tool_execution_start", "toolName": "ba" + EVIL + "sh", "args": {"command": "ls" + EVIL}})
+            out({"type": "tool_execution_end", "toolName": "ba" + EVIL + "sh", "result": "out" + EVIL})
+            out({"type": "extension_ui_request", "id": "evil" + EVIL + "id", "method": "select",
+                 "title": "Run" + EVIL + "?", "message": "m" + EVIL, "options": ["Allow" + EVIL, "Deny"]})
+            out({"type": "extension_ui_request", "id": "note" + EVIL, "method": "notify", "message": "n" + EVIL})
+            out({"type": "response", "command": "co" + EVIL, "success": False, "error": "e" + EVIL})
+            sys.stdout.write("raw \x1b[2J\x07\x9b line\n"); sys.stdout.flush()
+            a = {"role": "assistant", "content": [{"type": "text", "text": "said" + EVIL}]}
+            out({"type": "message_end", "message": a})
+            out({"type": "agent_end", "messages": [u, a]})
+        elif message == "fail":
             a = {"role": "assistant", "content": [{"type": "text", "text": "half an answer"}],
                  "stopReason": "error", "errorMessage": "the model is overloaded"}
             out({"type": "message_end", "message": a})
             out({"type": "agent_end", "messages": [u, a]})
         elif message.startswith("ask"):
+            if "input" in message:
+                # A question that wants a text answer, not an approval.
+                rid = "mini-%d-input" % os.getpid()
+                pending.append(rid)
+                out({"type": "extension_ui_request", "id": rid, "method": "input", "title": "Your name?"})
             for n in range(max(1, message.count("?"))):
                 rid = "mini-%d-%d" % (os.getpid(), len(pending) + n)
                 pending.append(rid)
@@ -355,7 +381,10 @@ def test_send_prints_the_accepted_prompt_and_send_wait_the_final_answer(ws_):
     assert answer["sessionId"] == sid and answer["afterSeq"] >= w.hello["seq"], answer
     run = [r for r in w.until("agent_end") if r.get("type") in ("response", "agent_start", "message_end", "agent_end")]
     assert all(r["_seq"] > answer["afterSeq"] for r in run), run
-    assert log.stdin()[-1] == {"type": "prompt", "message": "what is the answer?"}
+    # The id the host put on the command: the agent's response carries it (send --wait goes by it).
+    assert answer["id"].startswith("amarre-rest-"), answer
+    assert log.stdin()[-1] == {"type": "prompt", "message": "what is the answer?", "id": answer["id"]}
+    assert [r.get("id") for r in run if r["type"] == "response"] == [answer["id"]], run
 
     r = ws_.cli("send", "--wait", sid, "the answer again")
     assert (r.stdout, r.stderr) == ("The answer is 42.\n", "")
@@ -446,6 +475,14 @@ def test_send_wait_exits_1_when_the_run_is_aborted(ws_, instance, scenario, prom
     code, err = waiting.finish()
     assert code == 1, err
     assert "aborted" in err
+
+
+def test_send_wait_tells_its_own_refusal_by_the_command_id(ws_):
+    """Another client's prompt refused just before ours is taken is not ours (same command
+    name, another id); ours refused is (pi, above)."""
+    sid, log = ws_.create("mini")
+    r = ws_.cli("send", sid, "crosstalk", "--wait", check=False)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "first part\nsecond part\n", ""), r
 
 
 def test_send_wait_exits_1_when_the_run_fails(ws_):
@@ -560,6 +597,93 @@ def test_tail_ends_when_the_session_stops_or_crashes(ws_):
         assert r.returncode == 1 and words in r.stderr, (sid, r)
 
 
+C0_BUT_NEWLINE = re.compile(rb"[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]")
+
+
+def test_tail_shows_no_control_character_an_agent_chose_in_an_id_a_name_or_a_text(ws_, tmp_path):
+    """Request ids, tool and command names, titles, options, texts: ESC, BEL, CR, NUL, C1 all
+    become U+FFFD on every line (labels included); only newlines remain."""
+    sid, _ = ws_.create("mini")
+    path = tmp_path / "tail.out"
+    with open(path, "wb") as f:
+        tail = ws_.spawn("tail", sid, stdout=f)
+    wait_for(lambda: ws_.summary(sid)["clients"] == 1, what="tail to connect")
+    ws_.cli("send", sid, "evil")
+    # The run's end withdraws the open question: its line is the last.
+    data = wait_for(lambda: (d := path.read_bytes()).endswith(b": withdrawn\n") and d, what="the run in tail's output")
+    code, err = tail.stop(signal.SIGINT)
+    assert code == 0, err
+    assert not C0_BUT_NEWLINE.search(data), data
+    text = data.decode()
+    lines = text.splitlines()
+    approval = [l for l in lines if l.startswith("approval evil")]
+    assert len(approval) == 2, lines
+    assert approval[0].startswith("approval evil\ufffd") and f"(amarre approve|deny {sid} evil\ufffd" in approval[0]
+    assert approval[1].endswith(": withdrawn")
+    for kind in ("tool: ba\ufffd", "result: ba\ufffd", "notice: n\ufffd", "error: co\ufffd", "raw: raw \ufffd",
+                 "assistant: said\ufffd"):
+        assert any(l.startswith(kind) for l in lines), (kind, lines)
+    assert "pwned" in text  # shown, harmless: only the escapes around it are gone
+
+
+def _tail_across_a_host_restart(stack, tmp_path, sig):
+    w = Workstation(stack, tmp_path)
+    try:
+        sid, _ = w.create("mini")
+        tail = w.spawn("tail", sid)
+        wait_for(lambda: w.summary(sid)["clients"] == 1, what="tail to connect")
+        w.cli("send", sid, "before")
+        assert tail.until(lambda l: l.startswith("run: ended"))[:2] == ["run: started", "you: before"]
+        # Stored (a SIGKILL takes what is not yet), so the numbering goes on after it.
+        wait_for(lambda: (e := stack.get(f"/sessions/{sid}/events?after=0").json) and e[-1]["type"] == "agent_end",
+                 what="the run in the store")
+        stack.kill_host(sig)
+        # Back only once tail has been turned away (nginx: 502) while it was down.
+        access = stack.log_dir / "nginx-access.log"
+        wait_for(lambda: re.search(rf'"GET /sessions/{sid}\?since=\d+ HTTP/1.1" 502 ', access.read_text()),
+                 what="a reconnection refused while amarre-host is down")
+        stack.restart_host()
+        assert tail.until(lambda l: l.startswith("session: "))[-1] == "session: restored"
+        wait_for(lambda: w.summary(sid)["clients"] == 1, what="tail to reconnect")
+        w.cli("send", sid, "after")
+        assert tail.until(lambda l: l.startswith("run: ended"))[:2] == ["run: started", "you: after"]
+        assert tail.p.poll() is None
+        code, err = tail.stop(signal.SIGINT)
+        assert code == 0, err
+        assert "resuming after #" in err, err
+        return err
+    finally:
+        w.cleanup()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_tail_keeps_following_across_a_host_restart(stack_factory, tmp_path, sig):
+    """A graceful stop of amarre-host closes with 1001, a killed one cuts the connection; while
+    it is down nginx answers the handshake 502. tail reconnects with since= until it is back."""
+    err = _tail_across_a_host_restart(stack_factory(env=ENV, instances=INSTANCES), tmp_path, sig)
+    if sig == signal.SIGTERM:
+        assert "going away (1001" in err, err
+    else:
+        assert "connection lost" in err, err
+
+
+def test_send_wait_says_when_a_host_restart_took_the_run(stack_factory, tmp_path):
+    stack = stack_factory(env=ENV, instances=INSTANCES)
+    w = Workstation(stack, tmp_path)
+    try:
+        sid, _ = w.create("claude", CLAUDE_SCENARIO)
+        watch = w.watch(sid)
+        waiting = w.spawn("send", sid, "wait for me", "--wait")
+        watch.until(assistant_started)
+        wait_for(lambda: w.summary(sid)["clients"] == 2, what="send --wait to connect")
+        stack.kill_host(signal.SIGTERM)
+        stack.restart_host()
+        code, err = waiting.finish()
+        assert code == 1 and "amarre-host restarted" in err and "going away (1001" in err, (code, err)
+    finally:
+        w.cleanup()
+
+
 def test_tail_reconnects_after_being_dropped_as_too_slow_and_misses_nothing(slow_stack, tmp_path):
     """stdout not read: tail stops reading its socket, the host drops it (1013); once read again,
     it reconnects with since=<last seq> and every record arrives once, in order."""
@@ -649,7 +773,7 @@ def test_several_open_requests_are_listed_and_none_is_answered(ws_):
         r = ws_.cli(command, sid, check=False)
         assert r.returncode == 2, r
         assert r.stdout == ""
-        assert r.stderr.splitlines()[0] == f"amarre: 2 open requests in session {sid}; name one:"
+        assert r.stderr.splitlines()[0] == f"amarre: 2 open approvals in session {sid}; name one:"
         for rid in ids:
             assert f"amarre {command} {sid} {rid}" in r.stderr
     assert [r["id"] for r in ws_.open_requests(sid)] == ids
@@ -657,6 +781,24 @@ def test_several_open_requests_are_listed_and_none_is_answered(ws_):
     ws_.cli("approve", sid)  # the only one left
     w.until("agent_end")
     assert ws_.open_requests(sid) == []
+
+
+def test_approve_without_request_answers_approvals_only_never_a_text_question(ws_):
+    sid, _ = ws_.create("mini")
+    w = ws_.watch(sid)
+    ws_.cli("send", sid, "ask: input and this?")
+    w.until(lambda r: r.get("type") == "extension_ui_request" and r.get("method") == "confirm")
+    open_ = {r["method"]: r["id"] for r in ws_.open_requests(sid)}
+    assert sorted(open_) == ["confirm", "input"]
+    assert json.loads(ws_.cli("approve", sid).stdout) == {"id": open_["confirm"], "resolved": True}
+    # Only the question is left: not an approval.
+    for command in ("approve", "deny"):
+        r = ws_.cli(command, sid, check=False)
+        assert (r.returncode, r.stdout) == (1, ""), r
+        assert r.stderr.startswith(f"amarre: no open approval in session {sid}; 1 open question (input)"), r.stderr
+    assert [r["id"] for r in ws_.open_requests(sid)] == [open_["input"]]
+    assert ws_.stack.post(f"/sessions/{sid}/requests/{open_['input']}", {"value": "Ada"}).status == 200
+    w.until("agent_end")
 
 
 # -- token mode ------------------------------------------------------------------------------

@@ -276,6 +276,24 @@ def test_sigkill_of_the_host_under_load_loses_only_the_end_of_the_log(durable):
     assert logged[-1]["type"] == "amarre.session_event" and logged[-1]["event"] == "restored"
 
 
+def test_a_sigkill_right_after_the_first_records_never_reuses_their_numbers(durable):
+    """A new session's first numbers reach clients only once their reservation is in the
+    database: a host killed at once (inside the commit interval) hands none of them out again."""
+    s = durable(env={"AMARRE_COMMIT_INTERVAL_MS": "5000"})
+    sid = s.create("echo")["id"]
+    ws = SeqClient(s, sid)
+    ws.recv("amarre.hello")
+    ws.send({"type": "e2e.hello", "n": 1})
+    seen = ws.recv()
+    s.kill_host(signal.SIGKILL)
+    s.restart_host()
+    after = SeqClient(s, sid)
+    hello = after.recv("amarre.hello")
+    assert hello["seq"] > seen["_seq"], (hello, seen)
+    after.send({"type": "e2e.hello", "n": 2})
+    assert after.recv()["_seq"] > seen["_seq"]
+
+
 def test_automatic_restart_gives_up_after_its_limit(durable):
     instances = [command_instance("crashy", agent("exiter.py"), env={"E2E_EXIT_AT_START": "4"},
                                   restart={"policy": "on-failure", "max": 2, "windowSeconds": 60})]

@@ -378,3 +378,153 @@ def test_system_units_verify_and_uninstall():
         assert re.search(r"(kept the state directory|no state directory at) /var/lib/amarre\b", r.stdout), r.stdout
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# -- what --uninstall trusts ------------------------------------------------------------
+
+def _manifest_lines(t: Tree) -> list[str]:
+    return (t.prefix / ".amarre-install").read_text().splitlines()
+
+
+def _installed_files(t: Tree) -> dict[str, bytes]:
+    files = [p for p in t.prefix.rglob("*") if p.is_file()] + list(t.unit_dir.iterdir()) + [t.env_file]
+    return {str(p): p.read_bytes() for p in files}
+
+
+@pytest.mark.parametrize("entry", ["unit {victim}", "unit {unit_dir}/other.service", "unit {unit_dir}/amarre-evil.service",
+                                   "tmpfiles {victim}", "env {victim} {sha}", "env {env_file} not-a-checksum",
+                                   "state /tmp/x\x1b[2J", "remove {victim}", "unit  {victim}"])
+def test_uninstall_refuses_a_manifest_that_lists_other_files(entry):
+    """A manifest edited to name anything but amarre's own units, environment file and tmpfiles.d
+    entry makes --uninstall refuse, with the line, before it removes anything."""
+    t = Tree()
+    try:
+        t.install()
+        victim = t.root / "victim"
+        victim.write_text("not amarre's")
+        (t.unit_dir / "other.service").write_text("[Unit]\n")
+        (t.unit_dir / "amarre-evil.service").write_text("[Unit]\n")
+        manifest = t.prefix / ".amarre-install"
+        good = manifest.read_text()
+        import hashlib
+        line = entry.format(victim=victim, unit_dir=t.unit_dir, env_file=t.env_file,
+                            sha=hashlib.sha256(victim.read_bytes()).hexdigest())
+        manifest.write_text(good + line + "\n")
+        before = _installed_files(t)
+        r = run(["--user", "--prefix", str(t.prefix), "--uninstall", "--no-start"], t.env, check=False)
+        assert r.returncode == 1, (r.stdout, r.stderr)
+        n = len(good.splitlines()) + 1
+        assert f"refusing to uninstall: {manifest} line {n}:" in r.stderr and "nothing removed" in r.stderr, r.stderr
+        assert "removed" not in r.stdout, r.stdout
+        assert victim.read_text() == "not amarre's"
+        assert (t.unit_dir / "other.service").exists() and (t.unit_dir / "amarre-evil.service").exists()
+        assert _installed_files(t) == {**before, str(manifest): manifest.read_bytes()}
+        # The manifest as install wrote it: uninstalled, and the strangers stay.
+        manifest.write_text(good)
+        t.uninstall()
+        assert not t.prefix.exists() and victim.exists()
+        assert sorted(p.name for p in t.unit_dir.iterdir()) == ["amarre-evil.service", "other.service"]
+    finally:
+        shutil.rmtree(t.root, ignore_errors=True)
+
+
+def test_uninstall_wants_the_unit_and_config_directories_the_install_used():
+    t = Tree()
+    try:
+        units, config = t.root / "units", t.root / "etc"
+        t.install("--unit-dir", str(units), "--config-dir", str(config))
+        r = run(["--user", "--prefix", str(t.prefix), "--uninstall", "--no-start"], t.env, check=False)
+        assert r.returncode == 1 and "installed with --unit-dir? pass the same" in r.stderr, r.stderr
+        assert sorted(p.name for p in units.iterdir()) == sorted(UNITS)
+        run(["--user", "--prefix", str(t.prefix), "--uninstall", "--no-start", "--unit-dir", str(units),
+             "--config-dir", str(config)], t.env)
+        assert list(units.iterdir()) == [] and not (config / "amarre.env").exists() and not t.prefix.exists()
+    finally:
+        shutil.rmtree(t.root, ignore_errors=True)
+
+
+def test_existing_nginx_removes_only_an_nginx_unit_the_manifest_lists():
+    t = Tree()
+    try:
+        # Someone else's amarre-nginx.service: kept, with a warning.
+        t.unit_dir.mkdir(parents=True)
+        (t.unit_dir / "amarre-nginx.service").write_text("mine\n")
+        r = t.install("--nginx=existing")
+        assert (t.unit_dir / "amarre-nginx.service").read_text() == "mine\n"
+        assert "kept" in r.stderr and "amarre-nginx.service" in r.stderr, r.stderr
+        assert f"unit {t.unit_dir}/amarre-nginx.service" not in _manifest_lines(t)
+        t.uninstall()
+        assert (t.unit_dir / "amarre-nginx.service").read_text() == "mine\n"
+        (t.unit_dir / "amarre-nginx.service").unlink()
+        # An earlier --nginx=own installation's: removed.
+        t.install()
+        assert f"unit {t.unit_dir}/amarre-nginx.service" in _manifest_lines(t)
+        t.install("--nginx=existing")
+        assert not (t.unit_dir / "amarre-nginx.service").exists()
+        assert f"unit {t.unit_dir}/amarre-nginx.service" not in _manifest_lines(t)
+    finally:
+        shutil.rmtree(t.root, ignore_errors=True)
+
+
+# -- --socket-dir, --socket-group -------------------------------------------------------
+
+@pytest.mark.parametrize("args,words", [(["--socket-dir", "/run/amarre%i"], "--socket-dir"),
+                                        (["--socket-dir", "/run/amarre sockets"], "--socket-dir"),
+                                        (["--socket-dir", "/run/amarre\nx"], "--socket-dir"),
+                                        (["--socket-dir", "/run/$HOME"], "--socket-dir"),
+                                        (["--socket-group", "no-such-group-here"], "no such group"),
+                                        (["--socket-group", "-x"], "no such group")])
+def test_socket_dir_and_group_are_checked_before_anything_is_written(args, words):
+    t = Tree()
+    try:
+        r = t.install("--nginx=existing", *args, check=False)
+        assert r.returncode == 2, (r.stdout, r.stderr)
+        assert words in r.stderr, r.stderr
+        assert not t.prefix.exists() and not t.config.exists()
+    finally:
+        shutil.rmtree(t.root, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="--system needs root")
+def test_system_prefix_is_roots_and_uninstall_refuses_what_others_may_write():
+    root = Path(tempfile.mkdtemp(prefix="amarre-inst-", dir="/tmp"))
+    user = _a_login_user()
+    other = pwd.getpwnam("nobody").pw_uid
+    prefix = root / "prefix"
+    args = ["--system", "--prefix", str(prefix), "--unit-dir", str(root / "units"), "--config-dir", str(root / "etc")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMARRE_")}
+    try:
+        # An empty prefix another user made is accepted, and becomes root's.
+        prefix.mkdir(mode=0o777)
+        os.chown(prefix, other, other)
+        os.chmod(prefix, 0o777)
+        run([*args, "--bin-dir", str(BIN_DIR), "--run-as", user, "--no-start"], env)
+        st = prefix.stat()
+        assert (st.st_uid, st.st_gid, mode(prefix)) == (0, 0, 0o755)
+        manifest = prefix / ".amarre-install"
+        assert manifest.stat().st_uid == 0 and mode(manifest) & 0o022 == 0
+        for path, change, undo in [
+                (manifest, lambda p: os.chown(p, other, -1), lambda p: os.chown(p, 0, -1)),
+                (manifest, lambda p: os.chmod(p, 0o664), lambda p: os.chmod(p, 0o644)),
+                (manifest, lambda p: os.chmod(p, 0o646), lambda p: os.chmod(p, 0o644)),
+                (prefix, lambda p: os.chown(p, other, -1), lambda p: os.chown(p, 0, -1)),
+                (prefix, lambda p: os.chmod(p, 0o775), lambda p: os.chmod(p, 0o755)),
+                (prefix, lambda p: os.chmod(p, 0o757), lambda p: os.chmod(p, 0o755))]:
+            change(path)
+            r = run([*args, "--uninstall", "--no-start"], env, check=False)
+            undo(path)
+            assert r.returncode == 1 and "refusing to uninstall" in r.stderr and str(path) in r.stderr, r.stderr
+            assert sorted(p.name for p in (root / "units").iterdir()) == sorted(UNITS)
+            assert manifest.exists() and (prefix / "bin" / "amarre-host").exists()
+        # A manifest symlinked from elsewhere.
+        real = root / "manifest"
+        manifest.rename(real)
+        manifest.symlink_to(real)
+        r = run([*args, "--uninstall", "--no-start"], env, check=False)
+        assert r.returncode == 1 and "symbolic link" in r.stderr, r.stderr
+        manifest.unlink()
+        real.rename(manifest)
+        run([*args, "--uninstall", "--no-start"], env)
+        assert list((root / "units").iterdir()) == [] and not prefix.exists()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
