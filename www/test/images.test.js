@@ -66,12 +66,15 @@ test("the images of one message stay under the count and the total", () => {
   const img = (n) => ({ data: "A".repeat(n) });
   assert.deepEqual(checkBudget([], 1000), { ok: true });
   assert.equal(checkBudget(Array.from({ length: MAX_IMAGES }, () => img(4)), 4).ok, false);
-  const full = [img(5 * MiB), img(5 * MiB)];
-  assert.equal(checkBudget(full, 5 * MiB).ok, true, "three of the largest fit");
-  const over = checkBudget([...full, img(5 * MiB)], 1);
+  const full = [img(4 * MiB)];
+  assert.equal(checkBudget(full, 4 * MiB).ok, true, "two images of 4 MiB fit (8 MiB together)");
+  const over = checkBudget([...full, img(4 * MiB)], 1);
   assert.equal(over.ok, false);
-  assert.match(over.reason, /add up to 15\.0 MB/);
-  assert.ok(MAX_TOTAL_BYTES + 1024 * 1024 <= 16 * MiB, "room for the text and the JSON around the images");
+  assert.match(over.reason, /add up to 8\.0 MB/);
+  assert.equal(checkBudget([img(5 * MiB)], 5 * MiB).ok, false, "two of the largest do not");
+  // The agent repeats the images in its own records (pi: message_start, message_end and
+  // agent_end), each of which must fit the server's 16 MiB record limit with the run's text.
+  assert.ok(2 * MAX_TOTAL_BYTES <= 16 * MiB, "room in the agent's records for the images and the run");
 });
 
 test("a message's size is its UTF-8 JSON", () => {
