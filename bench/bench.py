@@ -36,6 +36,8 @@ FLOOD_MARK = b'"type":"flood","n":"'
 # Issue 14: flood records of an indexed kind (a pi `message_end`), for the search measures.
 PI_FLOOD_MARK = b'"type":"message_end","n":"'
 ECHO_MARK = b'"type":"get_state","id":'
+# A flood reader that got an `amarre.replay_gap` and then nothing for this long stops waiting.
+GAP_SILENCE = 10.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = 4096
 
@@ -274,15 +276,18 @@ class Rest:
 
 
 class Stack:
-    """Two amarre stacks (store on / store off), each behind its own nginx as shipped, and websocketd."""
+    """Two amarre stacks (store on / store off), each behind its own nginx as shipped, and websocketd;
+    with `lag`, a third store-on stack for the lagging-client measure (see `amarre_env`)."""
 
-    def __init__(self, args, procs: Procs):
+    def __init__(self, args, procs: Procs, lag: bool = False, lag_retain: int = 0):
         self.args = args
         self.procs = procs
         self.state: Path = args.state_dir
         self.repo: Path = args.repo
         self.bin = Path(args.bin_dir)
-        self.port = {"on": free_port(), "off": free_port()}
+        self.labels = ("on", "off", "lag") if lag else ("on", "off")
+        self.lag_retain = lag_retain
+        self.port = {label: free_port() for label in self.labels}
         self.wsd_echo_port = free_port()
         self.wsd_flood_port = free_port()
         # The peers' server in the store-on nginx (websocketd through nginx, nginx static).
@@ -293,24 +298,34 @@ class Stack:
         # The same agent: {"piflood": N} makes it write indexed records.
         self.piflood_cmd = self.flood_cmd
 
-    def amarre_env(self, label: str, durable: bool) -> dict:
+    def amarre_env(self, label: str) -> dict:
+        """The store-on stack (`on`) runs as shipped: the store, access control (every client
+        with a token), the default client queue (8 MiB, then catch-up from the store) and
+        retention. The store-off one (`off`, AMARRE_DURABLE=0) has no access control (the
+        "auth on / off" row compares them) and a client queue of --client-buffer-bytes: without
+        the store nothing can be caught up, and a client past its queue is dropped with 1013 at
+        once (the original's rule), which a single full-speed flood reader through nginx would be
+        with 8 MiB. The `lag` stack is `on` with AMARRE_RETAIN_RECORDS raised past the flood:
+        with the default 100,000 a reader 10x slower than a 200,000-record flood is rightly told
+        `amarre.replay_gap` for what retention dropped, and the measure is "gets everything"."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("AMARRE_")}
         env.update({
             "AMARRE_STATE_DIR": str(self.state / label),
             "AMARRE_PORT": str(self.port[label]),
             "AMARRE_HOST": HOST,
-            "AMARRE_DURABLE": "1" if durable else "0",
-            # The store-on stack runs as shipped (access control on, every client with a
-            # token); the store-off one without it, which the "auth on / off" row compares.
-            "AMARRE_AUTH": "token" if label == "on" else "none",
+            "AMARRE_DURABLE": "0" if label == "off" else "1",
+            "AMARRE_AUTH": "none" if label == "off" else "token",
             "AMARRE_MAX_SESSIONS": str(self.args.max_sessions),
-            "AMARRE_CLIENT_BUFFER_BYTES": str(self.args.client_buffer_bytes),
             "AMARRE_INSTANCES_JSON": json.dumps([
                 {"id": "echo", "agent": "command", "command": ["cat"]},
                 {"id": "flood", "agent": "command", "command": self.flood_cmd},
                 {"id": "piflood", "agent": "command", "command": self.piflood_cmd},
             ]),
         })
+        if label == "off":
+            env["AMARRE_CLIENT_BUFFER_BYTES"] = str(self.args.client_buffer_bytes)
+        if label == "lag":
+            env["AMARRE_RETAIN_RECORDS"] = str(self.lag_retain)
         return env
 
     def render(self):
@@ -320,11 +335,11 @@ class Stack:
         server, on a port of its own, in the store-on nginx's conf.d/ (included at http level
         by the shipped nginx.conf): nothing of amarre's configuration is edited."""
         self.nginx_conf = {}
-        for label in ("on", "off"):
+        for label in self.labels:
             out = subprocess.run(
                 [str(self.repo / "scripts/render-nginx"), "--state-dir", str(self.state / label),
                  "--port", str(self.port[label]), "--host", HOST, "--www", str(self.repo / "www")],
-                env=self.amarre_env(label, label == "on"), check=True, capture_output=True, text=True)
+                env=self.amarre_env(label), check=True, capture_output=True, text=True)
             self.nginx_conf[label] = Path(out.stdout.strip().splitlines()[-1])
             if "conf.d/*.conf;" not in self.nginx_conf[label].read_text():
                 raise RuntimeError(f"{self.nginx_conf[label]} has no conf.d/*.conf include for the peers")
@@ -353,26 +368,26 @@ class Stack:
             f"        alias {self.state}/static/sessions.json;\n"
             "        default_type application/json;\n    }\n"
             "}\n")
-        for label in ("on", "off"):
+        for label in self.labels:
             subprocess.run(["nginx", "-t", "-q", "-p", f"{self.state}/{label}/nginx/", "-c", str(self.nginx_conf[label]),
                             "-e", f"{self.state}/{label}/log/nginx-error.log"], check=True)
 
     def start(self):
         self.render()
-        for label, durable in (("on", True), ("off", False)):
-            env = self.amarre_env(label, durable)
+        for label in self.labels:
+            env = self.amarre_env(label)
             self.pids[f"host-{label}"] = self.procs.start(f"amarre-host-{label}", [str(self.bin / "amarre-host")], env).pid
             self.pids[f"api-{label}"] = self.procs.start(f"amarre-api-{label}", [str(self.bin / "amarre-api")], env).pid
         wsd = ["websocketd", f"--address={HOST}", "--loglevel=error"]
         self.pids["wsd-echo"] = self.procs.start("websocketd-echo", wsd + [f"--port={self.wsd_echo_port}", "cat"]).pid
         self.pids["wsd-flood"] = self.procs.start(
             "websocketd-flood", wsd + [f"--port={self.wsd_flood_port}"] + self.flood_cmd).pid
-        for label in ("on", "off"):
+        for label in self.labels:
             self.pids[f"nginx-{label}"] = self.procs.start(
                 f"nginx-{label}", ["nginx", "-p", f"{self.state}/{label}/nginx/", "-c", str(self.nginx_conf[label]),
                                    "-e", f"{self.state}/{label}/log/nginx-error.log"], stop_signal=signal.SIGQUIT).pid
         deadline = now() + 60
-        for label in ("on", "off"):
+        for label in self.labels:
             rest = Rest(self.port[label], timeout=2)
             while True:
                 self.procs.check()
@@ -394,8 +409,8 @@ class Stack:
                     if now() > deadline:
                         raise RuntimeError(f"port {port} (websocketd or the peers' nginx server) did not open")
                     time.sleep(0.1)
-        self.token = {"on": self.make_token("on"), "off": None}
-        self.rest = {label: Rest(self.port[label], headers=self.auth_headers(self.port[label])) for label in ("on", "off")}
+        self.token = {label: None if label == "off" else self.make_token(label) for label in self.labels}
+        self.rest = {label: Rest(self.port[label], headers=self.auth_headers(self.port[label])) for label in self.labels}
 
     def make_token(self, label: str) -> str:
         """A bearer token from the host's control socket (what `amarre token create` does)."""
@@ -413,15 +428,15 @@ class Stack:
 
     def auth_headers(self, port: int) -> dict:
         """What a client of the amarre stack on `port` sends to be let in."""
-        token = self.token.get("on") if port == self.port["on"] else None
+        token = next((self.token.get(label) for label in self.labels if self.port[label] == port), None)
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     def ws(self, port: int, path: str) -> Conn:
         return Conn(HOST, port, path, headers=self.auth_headers(port))
 
     def nginx_workers(self, label: str | None = None) -> list[int]:
-        """Workers of the store-on and store-off nginx (or of one of them)."""
-        labels = [label] if label else ["on", "off"]
+        """Workers of every stack's nginx (or of one of them)."""
+        labels = [label] if label else list(self.labels)
         return [w for lb in labels for w in children(self.pids[f"nginx-{lb}"])]
 
     def server_pids(self, label: str) -> list[int]:
@@ -429,19 +444,35 @@ class Stack:
 
     def meter(self) -> CpuMeter:
         agents = []
-        for k in ("host-on", "host-off", "wsd-echo", "wsd-flood"):
+        for k in [f"host-{label}" for label in self.labels] + ["wsd-echo", "wsd-flood"]:
             for c in children(self.pids[k]):
                 agents += [c] + children(c)
-        return CpuMeter({
-            "agents": agents,
-            "amarre-host-on": [self.pids["host-on"]], "amarre-host-off": [self.pids["host-off"]],
-            "amarre-api-on": [self.pids["api-on"]], "amarre-api-off": [self.pids["api-off"]],
-            "nginx": self.nginx_workers(),
-            "websocketd": [self.pids["wsd-echo"], self.pids["wsd-flood"]],
-        })
+        groups = {"agents": agents}
+        for label in self.labels:
+            groups[f"amarre-host-{label}"] = [self.pids[f"host-{label}"]]
+            groups[f"amarre-api-{label}"] = [self.pids[f"api-{label}"]]
+        groups["nginx"] = self.nginx_workers()
+        groups["websocketd"] = [self.pids["wsd-echo"], self.pids["wsd-flood"]]
+        return CpuMeter(groups)
 
     def idle(self):
-        wait_idle([self.pids["host-on"], self.pids["host-off"]] + self.nginx_workers())
+        wait_idle([self.pids[f"host-{label}"] for label in self.labels] + self.nginx_workers())
+
+    def metrics(self, label: str, names=("amarre_catchups_total", "amarre_clients_dropped_slow_total")) -> dict:
+        """Counters from GET /metrics of one stack (None when it could not be read)."""
+        try:
+            status, body = self.rest[label].call("GET", "/metrics")
+        except OSError:
+            return {k: None for k in names}
+        out = {}
+        text = body.decode(errors="replace") if status == 200 else ""
+        for k in names:
+            out[k] = None
+            for line in text.splitlines():
+                parts = line.split()
+                if len(parts) == 2 and (parts[0] == k or parts[0].startswith(k + "{")):
+                    out[k] = (out[k] or 0) + float(parts[1])
+        return out
 
 
 # --- targets ------------------------------------------------------------------------
@@ -569,17 +600,29 @@ def bench_pipelined(stack: Stack, sessions: dict, cfg) -> dict:
 
 
 def drain_many(conns: list[Conn], target: int, deadline: float, t0: float, marker: bytes = FLOOD_MARK):
-    """Reads every connection until each has `target` flood records (frames carrying `marker`)
-    or the deadline passes."""
+    """Reads every connection until each has `target` flood records (frames carrying `marker`),
+    or has the last one (number target - 1) after an `amarre.replay_gap` (records missing: it
+    will never have `target`), or has had nothing for `GAP_SILENCE` seconds after a gap notice
+    (the notice covered the end of the flood), or the deadline passes."""
+    last = b"%08d" % (target - 1)
     sel = selectors.DefaultSelector()
     active = 0
+    heard = {}
     for c in conns:
         c.sock.setblocking(False)
+        heard[c] = now()
         if c.count < target:
             sel.register(c.sock, selectors.EVENT_READ, c)
             active += 1
     try:
         while active and now() < deadline:
+            t = now()
+            for c in [c for c in conns if c.gaps and t - heard[c] > GAP_SILENCE and c.done_at is None and not c.eof]:
+                if c.sock in sel.get_map():
+                    sel.unregister(c.sock)
+                    active -= 1
+            if not active:
+                break
             for key, _ in sel.select(timeout=min(0.5, max(0.0, deadline - now()))):
                 c = key.data
                 try:
@@ -590,9 +633,11 @@ def drain_many(conns: list[Conn], target: int, deadline: float, t0: float, marke
                     chunk = b""
                 if chunk:
                     c.count += c.feed(chunk, marker)
+                    heard[c] = now()
                 else:
                     c.eof = True
-                if c.count >= target or c.eof or c.close_code is not None:
+                if (c.count >= target or c.eof or c.close_code is not None
+                        or (c.gaps and c.last_n == last)):
                     if c.count >= target:
                         c.done_at = now()
                     sel.unregister(c.sock)
@@ -619,11 +664,15 @@ def flood_result(target, k, n, conns, times, elapsed, meter, extra=None) -> dict
         "per_client_min": round(min(per_client)),
         "aggregate": round(sum(counts) / wall), "seconds": round(wall, 3),
         "close_codes": sorted({c.close_code for c in conns if c.close_code is not None}),
+        "replay_gaps": sum(c.gaps for c in conns),
         "out_of_order_last": len(bad_last), "cpu": meter.stop(),
     }
+    if r["replay_gaps"]:
+        r["gap_notices"] = [g.decode(errors="replace") for c in conns for g in c.gap_notices][:10]
     if extra:
         r.update(extra)
-    flag = "" if complete else f"  INCOMPLETE ({r['min_delivered']}/{n} min, close codes {r['close_codes']})"
+    flag = "" if complete else (f"  INCOMPLETE ({r['min_delivered']}/{n} min, close codes {r['close_codes']}, "
+                                f"replay gaps {r['replay_gaps']} {r.get('gap_notices', '')})")
     say(f"  flood {target:10s} x{k:<3} per client {r['per_client_median']:>7}/s  aggregate "
         f"{r['aggregate']:>8}/s  {r['seconds']:.2f}s  cores: {cpu_text(r['cpu'])}{flag}")
     return r
@@ -647,13 +696,23 @@ def flood_amarre(stack: Stack, label: str, k: int, n: int, cfg) -> dict:
         for c in conns[1:]:
             while b'"type":"ready"' not in c.next_text():
                 pass
+        before = stack.metrics(label)
         wait_quiet()
         meter = stack.meter()
         t0 = now()
         c0.send_text(b'{"flood":%d,"size":200}' % n)
         times = drain_many(conns, n, t0 + cfg.flood_deadline, t0)
         elapsed = now() - t0
-        return flood_result(f"amarre-{label}", k, n, conns, times, elapsed, meter)
+        r = flood_result(f"amarre-{label}", k, n, conns, times, elapsed, meter)
+        # Clients that fell behind and were fed from the store (store on), clients dropped
+        # with 1013 (store off: past the queue; store on: only a stall).
+        after = stack.metrics(label)
+        r["catchups"], r["dropped_slow"] = (
+            None if after[m] is None or before[m] is None else int(after[m] - before[m])
+            for m in ("amarre_catchups_total", "amarre_clients_dropped_slow_total"))
+        if r["catchups"] or r["dropped_slow"]:
+            say(f"    {r['catchups']} catch-up(s) from the store, {r['dropped_slow']} client(s) dropped as slow")
+        return r
     finally:
         for c in conns:
             c.close()
@@ -719,7 +778,210 @@ def bench_flood(stack: Stack, cfg) -> dict:
             else:
                 best = dict(got[name][-1])
             best["rounds"] = [x.get("per_client_median") for x in got[name]]
+            # Every round's outcome (not its CPU), so a bad round can be looked into.
+            best["round_details"] = [{key: v for key, v in x.items() if key not in ("cpu", "label")} for x in got[name]]
             out[f"{name}/{k}"] = best
+    return out
+
+
+# --- a lagging client (issue 11) --------------------------------------------------------
+
+
+def vm_kib(pid: int, field: str) -> int:
+    """A `Vm*` line of /proc/<pid>/status, in KiB (0 if absent)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def lag_run(stack: Stack, with_slow: bool, n: int, slow_rate: float, cfg) -> dict:
+    """One flood of `n` records on a fresh session of the `lag` stack, read by a fast client
+    at full speed and, `with_slow`, by a second client of the same session whose reads are
+    throttled to `slow_rate` records/s (a token bucket; small receive buffer, 16 KiB reads).
+    The fast client's rate runs from the trigger to its last record; the slow one must get
+    every record in order (its counters are checked one by one), no `amarre.replay_gap`, and
+    must never be closed. The host's RSS is sampled every 0.1 s meanwhile."""
+    rest = stack.rest["lag"]
+    port = stack.port["lag"]
+    host_pid = stack.pids["host-lag"]
+    sid = rest.create("flood")
+    fast = slow = None
+    try:
+        fast = stack.ws(port, f"/sessions/{sid}")
+        if b'"amarre.hello"' not in fast.next_text():
+            raise RuntimeError("first frame is not amarre.hello")
+        if with_slow:
+            slow = Conn(HOST, port, f"/sessions/{sid}", headers=stack.auth_headers(port), rcvbuf=cfg.lag_rcvbuf)
+            if b'"amarre.hello"' not in slow.next_text():
+                raise RuntimeError("first frame is not amarre.hello (slow client)")
+        fast.send_text(b'{"type":"ready"}')  # the agent is up and echoing
+        for c in (fast, slow):
+            if c is not None:
+                while b'"type":"ready"' not in c.next_text():
+                    pass
+        before = stack.metrics("lag")
+        rss0 = vm_kib(host_pid, "VmRSS")
+        wait_quiet()
+        meter = stack.meter()
+        t0 = now()
+        fast.send_text(b'{"flood":%d,"size":200}' % n)
+        # Bounded: the slow reader needs n / slow_rate seconds.
+        deadline = t0 + (max(cfg.flood_deadline, 3 * n / slow_rate) if with_slow else cfg.flood_deadline)
+        sel = selectors.DefaultSelector()
+        fast.sock.setblocking(False)
+        sel.register(fast.sock, selectors.EVENT_READ, fast)
+        active = {fast}
+        slow_wait = None  # when the throttled slow client may read again
+        if slow is not None:
+            slow.sock.setblocking(False)
+            sel.register(slow.sock, selectors.EVENT_READ, slow)
+            active.add(slow)
+        rss_peak, next_sample = rss0, now()
+        fast_cpu = None
+        try:
+            while active and now() < deadline:
+                t = now()
+                if t >= next_sample:
+                    rss_peak = max(rss_peak, vm_kib(host_pid, "VmRSS"))
+                    next_sample = t + 0.1
+                if slow in active:
+                    if slow_wait is None and slow.count >= slow_rate * (t - t0):
+                        sel.unregister(slow.sock)
+                        slow_wait = t0 + (slow.count + 64) / slow_rate
+                    elif slow_wait is not None and t >= slow_wait:
+                        sel.register(slow.sock, selectors.EVENT_READ, slow)
+                        slow_wait = None
+                timeout = min(0.1, max(0.0, next_sample - t))
+                if slow_wait is not None:
+                    timeout = min(timeout, max(0.0, slow_wait - t))
+                if len(sel.get_map()) == 0:
+                    time.sleep(timeout)
+                    continue
+                for key, _ in sel.select(timeout=timeout):
+                    c = key.data
+                    try:
+                        chunk = c.sock.recv(262144 if c is fast else 16384)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError:
+                        chunk = b""
+                    if not chunk:
+                        c.eof = True
+                    elif c is fast:
+                        c.count += c.feed(chunk, FLOOD_MARK)
+                    else:
+                        c.count += c.feed_ordered(chunk, FLOOD_MARK)
+                    if c.count >= n or c.eof or c.close_code is not None or (c.gaps and c.last_n == b"%08d" % (n - 1)):
+                        if c.count >= n:
+                            c.done_at = now()
+                        if c is fast:
+                            fast_cpu = meter.stop()
+                        sel.unregister(c.sock)
+                        active.discard(c)
+        finally:
+            sel.close()
+        cpu = meter.stop()
+        rss_peak = max(rss_peak, vm_kib(host_pid, "VmRSS"))
+        fast_s = (fast.done_at - t0) if fast.done_at else None
+        r = {"with_slow": with_slow, "records": n,
+             "fast": {"complete": fast.done_at is not None and fast.last_n == b"%08d" % (n - 1),
+                      "received": fast.count, "seconds": round(fast_s or (now() - t0), 3),
+                      "per_s": round(fast.count / (fast_s or (now() - t0))), "replay_gaps": fast.gaps,
+                      "close_code": fast.close_code, "cpu": fast_cpu or cpu},
+               "host_rss_before": rss0 * 1024, "host_rss_peak_sampled": rss_peak * 1024}
+        if slow is not None:
+            slow_s = (slow.done_at - t0) if slow.done_at else None
+            summary = rest.json("GET", f"/sessions/{sid}")
+            r["slow"] = {
+                "target_per_s": round(slow_rate), "received": slow.count,
+                "seconds": round(slow_s or (now() - t0), 3),
+                "per_s": round(slow.count / (slow_s or (now() - t0))),
+                "in_order": slow.disorder == 0, "disorder": slow.disorder,
+                "first_disorder": None if slow.first_disorder is None else
+                [slow.first_disorder[0], slow.first_disorder[1].decode(errors="replace")],
+                "replay_gaps": slow.gaps, "first_gap": None if slow.first_gap is None else slow.first_gap.decode(errors="replace"),
+                "close_code": slow.close_code, "eof": slow.eof,
+                "clients_after": summary.get("clients"),
+                "cpu": cpu,
+            }
+            r["slow"]["got_everything"] = (slow.count == n and slow.disorder == 0 and slow.gaps == 0
+                                           and slow.last_n == b"%08d" % (n - 1))
+            r["slow"]["never_closed"] = (slow.close_code is None and not slow.eof and summary.get("clients") == 2)
+        after = stack.metrics("lag")
+        r["catchups"], r["dropped_slow"] = (
+            None if after[m] is None or before[m] is None else int(after[m] - before[m])
+            for m in ("amarre_catchups_total", "amarre_clients_dropped_slow_total"))
+        msg = (f"  lagging {'fast + slow' if with_slow else 'fast alone '}: fast {r['fast']['per_s']:>7}/s in "
+               f"{r['fast']['seconds']:.2f}s{'' if r['fast']['complete'] else ' INCOMPLETE'}")
+        if slow is not None:
+            sl = r["slow"]
+            msg += (f"; slow {sl['received']}/{n} at {sl['per_s']}/s (target {sl['target_per_s']}/s) in {sl['seconds']:.1f}s, "
+                    f"{'everything in order' if sl['got_everything'] else 'NOT EVERYTHING'} "
+                    f"(disorder {sl['disorder']}, gaps {sl['replay_gaps']}), "
+                    f"{'never closed' if sl['never_closed'] else 'CLOSED ' + str(sl['close_code'])}")
+        msg += (f"; catch-ups {r['catchups']}, dropped {r['dropped_slow']}; host RSS {rss0 / 1024:.0f} -> "
+                f"peak {rss_peak / 1024:.0f} MiB")
+        say(msg)
+        return r
+    finally:
+        for c in (fast, slow):
+            if c is not None:
+                c.close()
+        rest.delete(sid)
+        stack.idle()
+
+
+def bench_lagging(stack: Stack, cfg) -> dict:
+    """Issue 11: one session of a store-on stack, a flood of `flood_records`; the fast client's
+    rate alone and with a client beside it that reads `lag_slowdown` times slower (than the
+    best rate alone measured so far in this run), in interleaved rounds; best of each."""
+    n = cfg.flood_records
+    host_pid = stack.pids["host-lag"]
+    hwm0 = vm_kib(host_pid, "VmHWM")
+    got = {"alone": [], "beside": []}
+    # Untimed: the first floods into a fresh database are slower (the file and its WAL grow);
+    # the other stacks have had their warm-up from the measures before.
+    warmup = lag_run(stack, False, n, 1.0, cfg)
+    for r in range(cfg.lag_rounds):
+        for mode in (("alone", "beside") if r % 2 == 0 else ("beside", "alone")):
+            alone = [x["fast"]["per_s"] for x in got["alone"] + [warmup] if x["fast"]["complete"]]
+            if mode == "beside" and not alone:
+                continue  # the slow reader's pace comes from the rate alone
+            slow_rate = max(alone) / cfg.lag_slowdown if alone else 1.0
+            try:
+                got[mode].append(lag_run(stack, mode == "beside", n, slow_rate, cfg))
+            except Exception as e:  # reported; the other rounds still run
+                say(f"  lagging {mode} FAILED: {e!r}")
+                got[mode].append({"error": repr(e), "fast": {"complete": False, "per_s": 0}})
+    alone = [x for x in got["alone"] if x["fast"]["complete"]]
+    beside = [x for x in got["beside"] if "slow" in x]
+    if not alone or not beside:
+        raise RuntimeError(f"lagging: no complete run alone or beside: {got}")
+    best_alone = max(x["fast"]["per_s"] for x in alone)
+    best_beside = max(x["fast"]["per_s"] for x in beside if x["fast"]["complete"]) if any(
+        x["fast"]["complete"] for x in beside) else 0
+    out = {
+        "records": n, "slowdown": cfg.lag_slowdown, "retain_records": stack.lag_retain,
+        "rcvbuf": cfg.lag_rcvbuf, "warmup": warmup, "rounds": got,
+        "fast_alone_per_s": best_alone, "fast_beside_per_s": best_beside,
+        "ratio": round(best_beside / best_alone, 3),
+        "slow_got_everything": all(x["slow"]["got_everything"] for x in beside),
+        "slow_never_closed": all(x["slow"]["never_closed"] for x in beside),
+        "slow_runs": len(beside),
+        "slow_per_s": [x["slow"]["per_s"] for x in beside],
+        "slow_seconds": [x["slow"]["seconds"] for x in beside],
+        "catchups": [x.get("catchups") for x in beside],
+        "dropped_slow": sum(x.get("dropped_slow") or 0 for x in got["alone"] + got["beside"] if "error" not in x),
+        "host_rss_before": min(x["host_rss_before"] for x in beside),
+        "host_rss_peak_sampled": max(x["host_rss_peak_sampled"] for x in beside),
+        "host_vmhwm_before": hwm0 * 1024, "host_vmhwm": vm_kib(host_pid, "VmHWM") * 1024,
+    }
+    say(f"  lagging: fast alone {best_alone}/s, beside a {cfg.lag_slowdown}x slower reader {best_beside}/s "
+        f"(ratio {out['ratio']:.2f}); slow got everything: {out['slow_got_everything']}, never closed: "
+        f"{out['slow_never_closed']}; host peak RSS {out['host_rss_peak_sampled'] / 2**20:.0f} MiB sampled, "
+        f"VmHWM {out['host_vmhwm'] / 2**20:.0f} MiB")
     return out
 
 
@@ -986,6 +1248,7 @@ def index_flood(stack: Stack, mode: str, n: int, cfg) -> dict:
     c = None
     try:
         c = open_ready(stack, sid)
+        before = stack.metrics("on")
         wait_quiet()
         meter = stack.meter()
         t0 = now()
@@ -1002,12 +1265,19 @@ def index_flood(stack: Stack, mode: str, n: int, cfg) -> dict:
         complete = done is not None and c.last_n == b"%08d" % (n - 1)
         r = {"mode": mode, "records": n, "complete": complete, "received": c.count,
              "seconds": round(done if done is not None else elapsed, 3),
-             "per_client": round(c.count / (done if done is not None else elapsed)), "cpu": cpu}
+             "per_client": round(c.count / (done if done is not None else elapsed)), "cpu": cpu,
+             "replay_gaps": c.gaps, "close_code": c.close_code, "eof": c.eof}
+        if c.first_gap:
+            r["first_gap"] = c.first_gap.decode(errors="replace")
+        after = stack.metrics("on")
+        r["catchups"] = (None if after["amarre_catchups_total"] is None or before["amarre_catchups_total"] is None
+                         else int(after["amarre_catchups_total"] - before["amarre_catchups_total"]))
         if complete:
             last = rest.json("GET", f"/sessions/{sid}")["lastSeq"]
             r["stored_seconds"] = round(wait_stored(rest, sid, last, cfg.flood_deadline) - t0, 3)
             r["stored_per_s"] = round(n / r["stored_seconds"])
-        flag = "" if complete else f"  INCOMPLETE ({c.count}/{n})"
+        flag = "" if complete else (f"  INCOMPLETE ({c.count}/{n}, replay gaps {c.gaps} {r.get('first_gap', '')}, "
+                                    f"close {c.close_code}, eof {c.eof})")
         say(f"  flood {mode:7s} x1  {r['per_client']:>7}/s delivered in {r['seconds']:.2f}s, "
             f"stored in {r.get('stored_seconds', '-')}s  cores: {cpu_text(cpu)}{flag}")
         return r
@@ -1234,6 +1504,22 @@ def targets_table(res: dict) -> list[dict]:
             add(f"flood to {k} client(s), store off / on", fmt_rate(on["per_client_median"]),
                 f"store off {fmt_rate(off['per_client_median'])}",
                 off["per_client_median"] / on["per_client_median"], 1.2, "<=")
+    lg = res.get("lagging")
+    if lg:
+        add(f"lagging client: fast client's rate beside a {lg['slowdown']}x slower reader of the same session / "
+            f"alone ({lg['records']:,} recs, store on)", fmt_rate(lg["fast_beside_per_s"]),
+            f"alone {fmt_rate(lg['fast_alone_per_s'])}", lg["ratio"], 0.8, ">=")
+        ok = lg["slow_got_everything"] and lg["slow_never_closed"]
+        catchups = ", ".join("-" if x is None else str(x) for x in lg["catchups"])
+        rows.append({
+            "measure": f"lagging client: the slow reader gets all {lg['records']:,} records in order, no gap or "
+                       f"duplicate, never closed ({lg['slow_runs']} run(s); catch-ups from the store: {catchups})",
+            "amarre": ("yes" if ok else "**no**") + " (" + ", ".join(
+                f"{r:,}/s in {t:.1f} s" for r, t in zip(lg["slow_per_s"], lg["slow_seconds"])) + ")",
+            "peer": "-", "ratio": None, "target": "everything", "ok": ok})
+        add("lagging client: amarre-host peak RSS during it (max of VmHWM and VmRSS sampled every 0.1 s; "
+            "sampled before → peak)", f"{max(lg['host_vmhwm'], lg['host_rss_peak_sampled']) / 2**20:.1f} MiB",
+            f"{lg['host_rss_before'] / 2**20:.1f} → {lg['host_rss_peak_sampled'] / 2**20:.1f} MiB", None, None, "<=")
     ctl = res.get("control", {})
     if ctl:
         s, st = ctl["GET /sessions"], ctl["nginx static (same size)"]
@@ -1313,8 +1599,11 @@ def markdown(res: dict) -> str:
         "Flood fan-out: amarre runs one agent whose records go to every client of the session; websocketd "
         "runs one agent per connection (k clients = k agents each writing every record), so the per-client "
         "rate is the comparable figure and websocketd's aggregate is k agents' work, not a fan-out. "
-        f"AMARRE_CLIENT_BUFFER_BYTES={cfg['client_buffer_bytes']} for every measure (the default 8 MiB drops a "
-        "single full-speed client of a 200,000-record flood with 1013).",
+        "The store-on stack runs the defaults (8 MiB client queue, then catch-up from the store: a flood reader "
+        "that falls behind is fed partly from the store, as users' clients are); the store-off stack "
+        f"(AMARRE_DURABLE=0) has AMARRE_CLIENT_BUFFER_BYTES={cfg['client_buffer_bytes']}: without the store a "
+        "client past its queue is dropped with 1013 at once, which a single full-speed reader of a "
+        "200,000-record flood through nginx can be with 8 MiB.",
     ]
     rtt = res.get("rtt")
     if rtt:
@@ -1343,6 +1632,31 @@ def markdown(res: dict) -> str:
             cpu = cpu_text(r["cpu"])
             lines.append(f"| {r['label']} | {r['clients']} | {r['per_client_median']:,} / {r['per_client_min']:,} | "
                          f"{r['aggregate']:,} | {r['seconds']} | {'yes' if r['complete'] else '**no**'} | {cpu} |")
+    lg = res.get("lagging")
+    if lg:
+        lines += ["", f"Lagging client (issue 11): a store-on stack as shipped but for AMARRE_RETAIN_RECORDS="
+                  f"{lg['retain_records']:,} (with the default 100,000 the slow reader is rightly told "
+                  "`amarre.replay_gap` for what retention dropped); one session, a flood of "
+                  f"{lg['records']:,} records of 200 B; the fast client reads at full speed, the slow one "
+                  f"(16 KiB reads, SO_RCVBUF {lg['rcvbuf']}) is throttled to 1/{lg['slowdown']} of the fast client's best rate "
+                  f"alone so far (an untimed warm-up flood first: {lg['warmup']['fast']['per_s']:,}/s).",
+                  "", "| run | fast client | slow client | catch-ups | host RSS before → peak (sampled) | "
+                  "CPU while the fast client read (cores) |",
+                  "|---|---|---|---|---|---|"]
+        for mode in ("alone", "beside"):
+            for x in lg["rounds"][mode]:
+                if "error" in x:
+                    lines.append(f"| {mode} | error: {x['error'][:80]} | | | | |")
+                    continue
+                f = x["fast"]
+                sl = x.get("slow")
+                slow = "-" if not sl else (
+                    f"{sl['received']:,} at {sl['per_s']:,}/s in {sl['seconds']} s; "
+                    f"{'all, in order' if sl['got_everything'] else '**not all** (disorder %d, gaps %d)' % (sl['disorder'], sl['replay_gaps'])}, "
+                    f"{'never closed' if sl['never_closed'] else '**closed** %s' % sl['close_code']}")
+                lines.append(f"| {mode} | {f['per_s']:,}/s in {f['seconds']} s{'' if f['complete'] else ' **incomplete**'} | "
+                             f"{slow} | {x.get('catchups')} | {x['host_rss_before'] / 2**20:.1f} → "
+                             f"{x['host_rss_peak_sampled'] / 2**20:.1f} MiB | {cpu_text(f['cpu'])} |")
     se = res.get("search")
     if se:
         kinds = "; ".join(f"{k} {v['p50_ms']:.1f} ms (max {v['max_ms']:.1f}, {v['n']} queries)"
@@ -1356,7 +1670,8 @@ def markdown(res: dict) -> str:
 
 def scan_logs(state: Path) -> dict:
     out = {}
-    for name in ("amarre-host-on", "amarre-host-off", "amarre-api-on", "amarre-api-off"):
+    for name in ("amarre-host-on", "amarre-host-off", "amarre-host-lag", "amarre-api-on", "amarre-api-off",
+                 "amarre-api-lag"):
         p = state / "log" / f"{name}.log"
         if not p.exists():
             continue
@@ -1373,7 +1688,7 @@ def scan_logs(state: Path) -> dict:
                 if len(samples) < 5:
                     samples.append(line[:300])
         out[name] = {"warning_lines": warn, "error_lines": err, "samples": samples}
-    for label in ("on", "off"):
+    for label in ("on", "off", "lag"):
         nginx_err = state / label / "log/nginx-error.log"
         if nginx_err.exists():
             lines = nginx_err.read_text(errors="replace").splitlines()
@@ -1408,6 +1723,11 @@ def config(quick: bool):
         c.search_records, c.search_queries, c.search_warmup = 1_000_000, 50, 5
         c.index_rounds = 3
     c.deadline = 60.0
+    # The lagging client (issue 11): rounds of (fast alone, fast + slow); the slow reader's pace.
+    c.lag_rounds = 1 if quick else 4
+    c.lag_slowdown = 10
+    c.lag_rcvbuf = 16384
+    c.lag_retain = max(100_000, 2 * c.flood_records)
     # Sessions of the search fill stay under AMARRE_RETAIN_RECORDS (100,000 by default).
     c.search_per_session = 90_000
     return c
@@ -1420,9 +1740,10 @@ def main():
     ap.add_argument("--state-dir", type=Path, required=True)
     ap.add_argument("--marker", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated subset: memory,rtt,pipelined,flood,startup,control,replay,"
-                                                "indexing,search")
-    ap.add_argument("--client-buffer-bytes", type=int, default=256 << 20)
+    ap.add_argument("--only", default="", help="comma-separated subset: memory,rtt,pipelined,flood,lagging,startup,"
+                                                "control,replay,indexing,search")
+    ap.add_argument("--client-buffer-bytes", type=int, default=256 << 20,
+                    help="AMARRE_CLIENT_BUFFER_BYTES of the store-off stack only (the store-on ones run the default)")
     ap.add_argument("--max-sessions", type=int, default=400)
     ap.add_argument("--results-dir", type=Path)
     ap.add_argument("--update-readme", action="store_true")
@@ -1448,16 +1769,18 @@ def main():
     t_start = now()
     res = {"started": started.strftime("%Y-%m-%dT%H:%M:%SZ"), "mode": "quick" if args.quick else "full",
            "machine": machine_info(args), "config": vars(cfg) | {
-               "client_buffer_bytes": args.client_buffer_bytes, "max_sessions": args.max_sessions,
+               "client_buffer_bytes": args.client_buffer_bytes,
+               "client_buffer_bytes_applies_to": "the store-off stack (AMARRE_DURABLE=0) only; store on: the default",
+               "max_sessions": args.max_sessions,
                "nginx_changes": "none: each stack runs the nginx.conf scripts/render-nginx writes, in an nginx "
                                 "of its own; the peers are a server of their own in the store-on nginx's conf.d/"}}
     procs = Procs(args.state_dir, args.marker)
     failed = []
     try:
-        stack = Stack(args, procs)
-        say(f"starting 2 x (nginx + amarre-host + amarre-api), 2 x websocketd under {args.state_dir}")
+        stack = Stack(args, procs, lag=want_("lagging"), lag_retain=cfg.lag_retain)
+        say(f"starting {len(stack.labels)} x (nginx + amarre-host + amarre-api), 2 x websocketd under {args.state_dir}")
         stack.start()
-        res["ports"] = {"store_on": stack.port["on"], "store_off": stack.port["off"],
+        res["ports"] = {"store_on": stack.port["on"], "store_off": stack.port["off"], "lag": stack.port.get("lag"),
                         "websocketd_echo": stack.wsd_echo_port, "websocketd_flood": stack.wsd_flood_port}
         stack.idle()
 
@@ -1491,14 +1814,16 @@ def main():
         for label, sid in sessions.items():
             stack.rest[label].delete(sid)
         step("flood", lambda: bench_flood(stack, cfg))
+        step("lagging", lambda: bench_lagging(stack, cfg))
         step("startup", lambda: bench_startup(stack, cfg))
         step("control", lambda: bench_control(stack, cfg))
         step("replay", lambda: bench_replay(stack, cfg))
         step("indexing", lambda: bench_indexing(stack, cfg))
         step("search", lambda: bench_search(stack, cfg))
-        res["rss_end"] = {k: rss_bytes(stack.pids[k]) for k in ("host-on", "api-on", "host-off", "api-off")}
+        res["rss_end"] = {f"{k}-{label}": rss_bytes(stack.pids[f"{k}-{label}"])
+                          for label in stack.labels for k in ("host", "api")}
         res["peak_rss_host"] = {}
-        for k in ("host-on", "host-off"):
+        for k in (f"host-{label}" for label in stack.labels):
             with open(f"/proc/{stack.pids[k]}/status") as f:
                 res["peak_rss_host"][k] = next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM"))
     finally:

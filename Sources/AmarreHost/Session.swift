@@ -535,15 +535,18 @@ final class Session {
                 client.send(.replayGap(from: after + 1, to: page.firstKeptSeq - 1))
             }
             client.caughtUp(page.records, through: page.lastSeq)
+            // Where the client now is: past this page's records, or past the gap just notified
+            // (retention moved beyond the page's end while it was being read).
             let reached = page.lastSeq ?? max(after, page.firstKeptSeq - 1)
-            if reached >= lastSeq || page.records.isEmpty {
-                if reached < lastSeq {
-                    // Records the store does not have (a session being deleted): an honest gap.
-                    client.send(.replayGap(from: reached + 1, to: lastSeq))
-                }
+            if reached >= lastSeq {
                 client.rejoinLive(at: lastSeq)
-            } else {
+            } else if reached > after {
                 client.whenQueueLow { [self] in catchUp(client, after: reached) }
+            } else {
+                // Nothing after the cursor in the store although the log goes on (a session
+                // being deleted): an honest gap, then live.
+                client.send(.replayGap(from: reached + 1, to: lastSeq))
+                client.rejoinLive(at: lastSeq)
             }
         }
         client.flush()

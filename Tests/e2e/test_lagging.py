@@ -105,3 +105,44 @@ def test_a_200_megabyte_burst_keeps_the_host_under_128_megabytes(lagging):
     finally:
         reader.close_socket()
         lagging.delete(f"/sessions/{sid}")
+
+
+short_memory = stack_fixture(
+    env={"AMARRE_CLIENT_BUFFER_BYTES": str(CLIENT_BUFFER), "AMARRE_RETAIN_RECORDS": "20000"},
+    instances=[command_instance("flooder", agent("flooder.py"))])
+
+
+def test_a_client_lagging_past_retention_is_told_what_is_gone_and_gets_the_rest(short_memory):
+    """Retention keeps 20,000 records; a slow reader of a 100,000-record flood loses what was
+    dropped before it got there: each loss is announced (amarre.replay_gap), everything else
+    arrives in order, and it reaches the end of the flood (a gap never ends the catch-up early)."""
+    sid = short_memory.create("flooder")["id"]
+    slow = short_memory.raw_ws(f"/sessions/{sid}", rcvbuf=16384)
+    try:
+        short_memory.wait_clients(sid, 1)
+        hello = json.loads(slow.recv_message(skip_amarre=False).payload)
+        slow.send_text(json.dumps({"type": "e2e.flood", "count": 100_000, "size": 160}))
+        # Not reading until the whole flood is in the log: far more than retention keeps has
+        # gone past this reader.
+        wait_for(lambda: short_memory.summary(sid)["lastSeq"] >= hello["seq"] + 100_001, timeout=120,
+                 what="the flood to be relayed")
+        covered, gaps, frames, done = [], 0, 0, False
+        deadline = time.monotonic() + 240
+        while not done and time.monotonic() < deadline:
+            f = slow.recv_message(timeout=60, skip_amarre=False)
+            assert f.opcode == TEXT, f"closed: {f.close_code}"
+            rec = json.loads(f.payload)
+            if rec.get("type") == "amarre.replay_gap":
+                gaps += 1
+                covered.extend(range(rec["from"], rec["to"] + 1))
+            elif "_seq" in rec:
+                covered.append(rec["_seq"])
+                done = rec.get("type") == "e2e.flood_done"
+            frames += 1
+        assert done, "the end of the flood arrived"
+        assert gaps >= 1, "the reader fell behind retention"
+        # Every number from the first on is either delivered or announced missing, once, in order.
+        assert covered == list(range(hello["seq"] + 1, covered[-1] + 1))
+    finally:
+        slow.close_socket()
+        short_memory.delete(f"/sessions/{sid}")
