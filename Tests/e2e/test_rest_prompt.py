@@ -291,9 +291,10 @@ def the_run(records: list[dict]) -> list[str]:
                                            {"type": "image", "data": JPEG, "mimeType": "image/jpeg"}]],
                          ids=["text", "images"])
 def test_a_rest_prompt_reaches_the_agent_as_a_websocket_prompt_does(rest, watchers, mode, images):
-    """202 {"sessionId","afterSeq"}: afterSeq is the last seq before the prompt was written, every
-    record of the run comes after it; the agent's stdin gets the same line a WebSocket client's
-    {"type":mode,"message","images"?} gives it (images passed through)."""
+    """202 {"sessionId","afterSeq","id"}: afterSeq is the last seq before the prompt was written,
+    every record of the run comes after it; the agent's stdin gets the same line a WebSocket
+    client's {"id","type":mode,"message","images"?} gives it (images passed through), with the
+    id amarre-api gave the command (the agent's response carries it)."""
     sid = rest.create()
     w = watch(rest, watchers, sid)
     body: dict[str, Any] = {"message": f"hello from {mode} ✓ \"quoted\"\nsecond line"}
@@ -305,7 +306,9 @@ def test_a_rest_prompt_reaches_the_agent_as_a_websocket_prompt_does(rest, watche
     r = rest.post(prompt_path(sid), body)
     assert r.status == 202, r
     assert r.headers.get("content-type", "").split(";")[0] == "application/json"
-    assert r.json == {"sessionId": sid, "afterSeq": w.hello["seq"]}
+    command_id = r.json["id"]
+    assert command_id.startswith("amarre-rest-")
+    assert r.json == {"sessionId": sid, "afterSeq": w.hello["seq"], "id": command_id}
     after = r.json["afterSeq"]
     records = w.until("agent_end")
     assert all(rec["_seq"] > after for rec in records), records
@@ -317,7 +320,7 @@ def test_a_rest_prompt_reaches_the_agent_as_a_websocket_prompt_does(rest, watche
     assert user["content"][1:] == (images or [])
 
     # The same prompt from a WebSocket client.
-    ws_prompt: dict[str, Any] = {"type": mode, "message": body["message"]}
+    ws_prompt: dict[str, Any] = {"id": command_id, "type": mode, "message": body["message"]}
     if images is not None:
         ws_prompt["images"] = images
     w.send(ws_prompt)
@@ -357,7 +360,7 @@ def test_a_prompt_with_an_image_over_one_mebibyte_is_taken(rest, watchers):
     assert r.status == 202, r
     seen = w.stdin_line(timeout=30)
     assert seen["bytes"] > len(big)
-    assert seen["canonical"] == canonical({"type": "prompt", **body})
+    assert seen["canonical"] == canonical({"id": r.json["id"], "type": "prompt", **body})
     assert w.until("agent_end", timeout=30)[-1]["messages"][-1]["content"][0]["text"] == "echo: big (1 images)"
     # Elsewhere 1 MiB is the limit.
     assert rest.request("PATCH", f"/sessions/{sid}", raw=json.dumps({"name": "x" * (2 << 20)}).encode()).status == 413
@@ -380,8 +383,9 @@ def test_bad_prompt_bodies_get_400_and_reach_no_agent(rest, watchers, body):
     bad_json = rest.post(prompt_path(sid), raw=b'{"message":', headers={"Content-Type": "application/json"})
     assert bad_json.status == 400 and bad_json.json["error"] == "bad_request"
     # The agent got nothing: the next line it reads is the good prompt.
-    assert rest.post(prompt_path(sid), {"message": "good"}).status == 202
-    assert json.loads(w.stdin_line()["line"]) == {"type": "prompt", "message": "good"}
+    good = rest.post(prompt_path(sid), {"message": "good"})
+    assert good.status == 202
+    assert json.loads(w.stdin_line()["line"]) == {"id": good.json["id"], "type": "prompt", "message": "good"}
     w.until("agent_end")
 
 
