@@ -158,7 +158,8 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// queue is full, when the notice is dropped (a client that provokes notices without
     /// reading cannot grow it).
     func send(_ payload: ByteBuffer) {
-        guard isOpen else { return }
+        // A client closing after its catch-up still gets the catch-up's notices (a gap).
+        guard !closing, closeAfterQueue == nil else { return }
         guard queue.isEmpty || queuedBytes + payload.readableBytes <= limits.queueBytes else {
             logger.debug("notice to a client with a full queue dropped")
             return
