@@ -73,7 +73,7 @@ let package = Package(
 
         // The log handler both processes use: one line per event, control characters escaped.
         .target(
-            name: "AmarreLogging", dependencies: [.product(name: "Logging", package: "swift-log")],
+            name: "AmarreLogging", dependencies: ["AmarreCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
 
         // The durable store: sessions and every record, in SQLite (WAL) through GRDB.

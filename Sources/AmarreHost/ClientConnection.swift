@@ -53,8 +53,9 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     private var closeAfterCatchUp: WebSocketErrorCode?
     /// Runs once the outbound queue has drained below half its limit (catch-up flow control).
     private var onQueueLow: (() -> Void)?
-    /// Last time something of the queue was written (or it was empty): the stall clock.
-    private var lastProgress = NIODeadline.now()
+    /// Last time something of the queue was written (or it was empty): the stall clock, in the
+    /// event loop's time (virtual on an `EmbeddedEventLoop`).
+    private var lastProgress = NIODeadline.uptimeNanoseconds(0)
     private var stallCheck: Scheduled<Void>?
 
     private var pingTask: RepeatedTask?
@@ -228,7 +229,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         if queue.isEmpty {
-            lastProgress = .now()
+            lastProgress = context.eventLoop.now
             armStallCheck()
         }
         queue.append(frame)
@@ -243,7 +244,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
             let connection = bound.value
             connection.stallCheck = nil
             guard !connection.closing, !connection.queue.isEmpty else { return }
-            if connection.lastProgress + connection.limits.stallTimeout <= .now() {
+            if connection.lastProgress + connection.limits.stallTimeout <= connection.context?.eventLoop.now ?? .now() {
                 connection.dropSlow()
             } else {
                 connection.armStallCheck()
@@ -313,7 +314,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
             queuedBytes -= frame.length
             context.write(wrapOutboundOut(frame), promise: nil)
             needsFlush = true
-            lastProgress = .now()
+            lastProgress = context.eventLoop.now
         }
         if queuedBytes <= limits.queueBytes / 2, let body = onQueueLow {
             onQueueLow = nil

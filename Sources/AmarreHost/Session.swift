@@ -457,11 +457,9 @@ final class Session {
             resumeToken = token
             changed = true
         }
-        if let next = adapter?.carry, next.allowedTools != carry.allowedTools {
-            carry = next
-            changed = true
-        } else if let next = adapter?.carry {
-            // The conversation's size alone is saved with the next write, not on every message.
+        if let next = adapter?.carry {
+            // A change of grants is saved now; the conversation's size alone with the next write.
+            if next.allowedTools != carry.allowedTools { changed = true }
             carry = next
         }
         if changed { persist() }

@@ -1,3 +1,4 @@
+import AmarreCore
 import Foundation
 public import Logging
 
@@ -54,10 +55,10 @@ public struct AmarreLogHandler: LogHandler {
             }
             write(line + "\n")
         case .json:
-            var line = "{\"time\":\"" + Self.jsonString(time) + "\",\"level\":\"" + Self.jsonString(event.level.rawValue)
-                + "\",\"logger\":\"" + Self.jsonString(label) + "\",\"msg\":\"" + Self.jsonString("\(event.message)") + "\""
+            var line = "{\"time\":" + Self.json(time) + ",\"level\":" + Self.json(event.level.rawValue)
+                + ",\"logger\":" + Self.json(label) + ",\"msg\":" + Self.json("\(event.message)")
             for (key, value) in sorted where !["time", "level", "logger", "msg"].contains(key) {
-                line += ",\"" + Self.jsonString(key) + "\":\"" + Self.jsonString("\(value)") + "\""
+                line += "," + Self.json(key) + ":" + Self.json("\(value)")
             }
             write(line + "}\n")
         }
@@ -71,6 +72,9 @@ public struct AmarreLogHandler: LogHandler {
         return "\"" + escape(text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")) + "\""
     }
 
+    /// A JSON string literal that stays on one line and never drives a terminal.
+    static func json(_ text: String) -> String { JSONText.quote(text, allControls: true) }
+
     /// A logfmt key: characters other than letters, digits, `.`, `_` and `-` become `_`.
     static func logfmtKey(_ key: String) -> String {
         String(key.unicodeScalars.map { scalar -> Character in
@@ -80,28 +84,6 @@ public struct AmarreLogHandler: LogHandler {
         })
     }
 
-    /// `text` as the inside of a JSON string (RFC 8259 escapes; U+2028/2029 escaped too).
-    static func jsonString(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 || (scalar.value >= 0x7F && scalar.value <= 0x9F) {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
-    }
 
     /// `text` with control characters (C0, DEL, C1) written as `\n`, `\r`, `\t` or `\xNN`
     /// (`\u{NNNN}` for C1), so it always stays on one line.

@@ -20,6 +20,14 @@ struct JSONTextTests {
         #expect(JSONText.quote(input) == expected)
     }
 
+    @Test("allControls also escapes DEL, C1 and the line separators, and still decodes back")
+    func allControls() throws {
+        let text = "a\u{7F}\u{85}\u{9F}\u{2028}\u{2029}é"
+        let quoted = JSONText.quote(text, allControls: true)
+        #expect(quoted == #""a\u007f\u0085\u009f\u2028\u2029é""#)
+        #expect(try JSONDecoder().decode(String.self, from: Data(quoted.utf8)) == text)
+    }
+
     @Test("quoted strings decode back to the original")
     func roundTrip() throws {
         var all = ""

@@ -379,22 +379,18 @@ struct ClientConnectionEmbeddedTests {
 
     @Test("a viewer whose queue does not move for the stall timeout is dropped with 1013")
     func stalledViewerDropped() throws {
-        // The stall clock is `NIODeadline.now()`, not the event loop's clock: the embedded
-        // loop's virtual time alone cannot make a queue stall, so real time passes too (20 ms),
-        // and the loop is moved to the real now. The ping interval is out of reach of that jump.
+        // The stall clock is the event loop's: the embedded loop's virtual time drives it.
         let limits = ClientConnection.Limits(
             maxMessageBytes: 1 << 16, queueBytes: 1 << 16, pingInterval: .hours(24 * 365 * 50),
             stallTimeout: .milliseconds(20))
         let viewer = try Viewer.attached(limits: limits)
         defer { viewer.tearDown() }
         viewer.channel.isWritable = false
-        let queuedAt = NIODeadline.now()
         viewer.connection.send(ByteBuffer(string: "{}"), seq: 1)
-        viewer.loop.advanceTime(to: queuedAt)
+        viewer.loop.advanceTime(by: .milliseconds(19))
         #expect(try viewer.frames().isEmpty)
         #expect(viewer.isOpen)
-        usleep(30_000)
-        viewer.loop.advanceTime(to: .now())
+        viewer.loop.advanceTime(by: .milliseconds(2))
         try expectClosed(viewer, code: 1013, reason: "client too slow")
     }
 
@@ -408,11 +404,11 @@ struct ClientConnectionEmbeddedTests {
         viewer.channel.isWritable = false
         viewer.connection.send(ByteBuffer(string: #"{"n":1}"#), seq: 1)
         viewer.connection.send(ByteBuffer(string: #"{"n":2}"#), seq: 2)
-        usleep(30_000)
-        // Written (progress) just before the check runs: the queue is empty, nothing to drop.
+        viewer.loop.advanceTime(by: .milliseconds(15))
+        // Written (progress) before the stall time: the check that comes finds nothing to drop.
         viewer.channel.isWritable = true
         viewer.channel.pipeline.fireChannelWritabilityChanged()
-        viewer.loop.advanceTime(to: .now())
+        viewer.loop.advanceTime(by: .seconds(1))
         #expect(try viewer.frames().map(\.text) == [#"{"n":1}"#, #"{"n":2}"#])
         #expect(viewer.isOpen)
     }

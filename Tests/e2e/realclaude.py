@@ -2,7 +2,7 @@
 
 The CLI is the one PyPI's claude-agent-sdk bundles (`claude_agent_sdk/_bundled/claude`); it
 talks to `fakeanthropic.FakeAnthropic` (one per test, loopback) instead of Anthropic's API.
-Without claude-agent-sdk the importing module is skipped (the only skip).
+Without claude-agent-sdk the importing module fails to import: a failure, never a skip.
 
 - `claude_stack` (module): a stack whose instances run the bundled CLI as `claude-code`:
   `claude` (the default: no bypass) and `claude-bypass` (`"allowBypass": true`). The instance
@@ -29,8 +29,12 @@ import pytest
 from conftest import DEFAULT_TIMEOUT, Stack, _start_and_yield, cmdline, is_alive, pids_with_env, wait_for
 from fakeanthropic import FakeAnthropic
 
-claude_agent_sdk = pytest.importorskip(
-    "claude_agent_sdk", reason="claude-agent-sdk (PyPI) is not installed: it bundles the real claude CLI")
+try:
+    import claude_agent_sdk
+except ImportError as missing:  # a failure, not a skip: PyPI is reachable here and scripts/test installs it
+    raise ImportError(
+        "claude-agent-sdk (PyPI) is not installed: it bundles the real claude CLI; "
+        "scripts/test installs it (python3 -m pip install claude-agent-sdk)") from missing
 
 CLAUDE_BIN = Path(claude_agent_sdk.__file__).resolve().parent / "_bundled" / "claude"
 
