@@ -88,13 +88,16 @@ let package = Package(
         // The only target that sees libfcgi.
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
 
+        // epoll for amarre-api's FastCGI threads (a libc header Glibc's module leaves out).
+        .systemLibrary(name: "CLinuxEpoll"),
+
         // fork/exec of an agent in its own process group that dies with the host.
         .target(name: "CAmarreSpawn"),
 
         .target(
             name: "AmarreAPI",
             dependencies: [
-                "AmarreCore", "AmarreAuth", "AmarreStore", "AmarreMetrics", "CFastCGI",
+                "AmarreCore", "AmarreAuth", "AmarreStore", "AmarreMetrics", "CFastCGI", "CLinuxEpoll",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],

@@ -11,15 +11,18 @@ private let libfcgiInitStatus: Int32 = FCGX_Init()
 
 /// amarre-api's FastCGI responder on libfcgi.
 ///
-/// `configuration.apiThreads` OS threads (never the Swift concurrency pool: `FCGX_Accept_r`
-/// blocks) accept on one Unix socket, each with its own `FCGX_Request` at a fixed address
-/// and its own persistent `HostClient`. `stop()` shuts the listening socket down so blocked
-/// accepts return, lets requests in flight finish, and removes the socket file.
+/// `configuration.apiThreads` OS threads (never the Swift concurrency pool: libfcgi's reads
+/// block) serve requests, each with its own `FCGX_Request` at a fixed address and its own
+/// persistent `HostClient`. `stop()` wakes them, lets requests in flight finish, closes every
+/// connection and removes the socket.
 ///
-/// nginx may keep FastCGI connections open (`fastcgi_keep_conn on` with an upstream
-/// `keepalive`): a thread serves one connection at a time, request after request, so nginx's
-/// idle connections (workers × keepalive) must stay fewer than the threads (SPEC §8); an idle
-/// one is closed after `idleTimeout`.
+/// Connections are not tied to threads: the listening socket and every connection waiting
+/// for its next request sit in one epoll set (`EPOLLONESHOT`), and whichever thread is free
+/// takes the next ready one, serves one request and puts the connection back. So nginx may
+/// keep any number of FastCGI connections open (`fastcgi_keep_conn on` with an upstream
+/// `keepalive`, from any number of nginx workers) without ever pinning a thread, and the
+/// threads bound only how many requests run at once (SPEC §8). A connection silent for
+/// `idleTimeout` is closed.
 public final class FastCGIServer: Sendable {
     /// Largest request body read; a larger one gets 413 `payload_too_large`.
     public static let maxBodyBytes = 1 << 20
@@ -30,8 +33,11 @@ public final class FastCGIServer: Sendable {
     static let bodyChunkBytes = 16 << 10
     /// Pending connections the kernel queues for the accept threads.
     static let listenBacklog: Int32 = 128
-    /// Pause after an accept error other than shutdown (e.g. `EMFILE`), so a persistent
-    /// error does not spin a core.
+    /// Connections open at once, as the highest descriptor number a connection may have: one
+    /// with a higher number is closed at once (and logged). Bounds the idle table and sweep.
+    static let connectionLimit = 4096
+    /// Pause after an accept or epoll error other than shutdown (e.g. `EMFILE`), so a
+    /// persistent error does not spin a core.
     static let acceptErrorPause: Duration = .milliseconds(100)
 
     public let configuration: AmarreConfiguration
@@ -39,10 +45,9 @@ public final class FastCGIServer: Sendable {
     private let handler: APIHandler
     private let phase = Mutex(Phase.idle)
     private let stopping = Atomic<Bool>(false)
-    private let acceptThreads = DispatchGroup()
-    /// Kept-alive connections waiting for their next request: `stop()` shuts their reading
-    /// side, so a thread waiting on one returns at once instead of after the idle timeout.
-    private let idleConnections = Mutex(Set<Int32>())
+    private let workerThreads = DispatchGroup()
+    /// The epoll set the threads wait on, and the pipe whose closed write end wakes them all.
+    private let poller: Poller
 
     private enum Phase {
         case idle
@@ -50,9 +55,8 @@ public final class FastCGIServer: Sendable {
         case stopped
     }
 
-    /// Longest a FastCGI connection may stay silent (before its request, or within its body)
-    /// and a write may block, so a client that connects and sends nothing cannot pin an
-    /// accept thread.
+    /// Longest a FastCGI connection may stay silent (before or between its requests, or
+    /// within a body) and a write may block.
     public static let defaultIdleTimeout: Duration = .seconds(10)
     let idleTimeout: Duration
 
@@ -61,6 +65,7 @@ public final class FastCGIServer: Sendable {
         self.logger = logger
         self.handler = APIHandler(configuration: configuration, logger: logger)
         self.idleTimeout = idleTimeout
+        self.poller = Poller(capacity: Self.connectionLimit)
     }
 
     /// Serves until SIGTERM or SIGINT, then stops gracefully and returns.
@@ -88,13 +93,14 @@ public final class FastCGIServer: Sendable {
         stop()
     }
 
-    /// Binds the socket and starts the accept threads; returns once the socket accepts.
+    /// Binds the socket and starts the threads; returns once the socket accepts.
     public func start() throws(StartupError) {
         try Self.initializeLibrary()
         // A client that goes away mid-answer must not kill the process.
         signal(SIGPIPE, SIG_IGN)
         let listener = try phase.withLock { phase throws(StartupError) -> UnixListener in
             guard case .idle = phase else { throw StartupError("the FastCGI server was already started") }
+            try poller.check()
             try UnixListener.checkLength(configuration.apiSocketPath)
             do {
                 try FileManager.default.createDirectory(
@@ -104,14 +110,20 @@ public final class FastCGIServer: Sendable {
             }
             let listener = try UnixListener.bind(
                 path: configuration.apiSocketPath, mode: configuration.socketMode, backlog: Self.listenBacklog)
+            // Accepted until EAGAIN by the thread that got the listener's readiness.
+            guard fcntl(listener.fd, F_SETFL, fcntl(listener.fd, F_GETFL) | O_NONBLOCK) == 0, poller.add(listener.fd) else {
+                let error = StartupError("cannot watch \(listener.path): \(UnixSocket.describe(errno: errno))")
+                listener.closeAndRemove()
+                throw error
+            }
             phase = .running(listener)
             return listener
         }
         for index in 0..<configuration.apiThreads {
-            acceptThreads.enter()
+            workerThreads.enter()
             let thread = Thread { [self] in
-                acceptLoop(listenFD: listener.fd)
-                acceptThreads.leave()
+                workerLoop(listenFD: listener.fd)
+                workerThreads.leave()
             }
             thread.name = "amarre-api-\(index)"
             thread.start()
@@ -124,8 +136,8 @@ public final class FastCGIServer: Sendable {
             ])
     }
 
-    /// Stops accepting, waits for requests in flight, closes and removes the socket.
-    /// Returns at once if the server is not running.
+    /// Stops accepting, waits for requests in flight, closes every connection, and closes and
+    /// removes the socket. Returns at once if the server is not running.
     public func stop() {
         let listener: UnixListener? = phase.withLock { phase in
             guard case .running(let listener) = phase else { return nil }
@@ -133,23 +145,26 @@ public final class FastCGIServer: Sendable {
             return listener
         }
         guard let listener else { return }
-        stopping.store(true, ordering: .releasing)
+        stopping.store(true, ordering: .sequentiallyConsistent)
         listener.shutdown()
-        idleConnections.withLock { idle in
-            for fd in idle { _ = Glibc.shutdown(fd, Int32(SHUT_RD)) }
-        }
-        acceptThreads.wait()
+        poller.wakeAll()
+        workerThreads.wait()
+        poller.closeWaiting()
         listener.closeAndRemove()
         logger.info("stopped", metadata: ["api.socket": "\(listener.path)"])
+    }
+
+    deinit {
+        poller.close()
     }
 
     private static func initializeLibrary() throws(StartupError) {
         guard libfcgiInitStatus == 0 else { throw StartupError("libfcgi failed to initialise (FCGX_Init returned \(libfcgiInitStatus))") }
     }
 
-    // MARK: - Accept threads
+    // MARK: - Threads
 
-    private func acceptLoop(listenFD: Int32) {
+    private func workerLoop(listenFD: Int32) {
         // libfcgi's streams point back into the request: it must not move while in use.
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         request.initialize(to: FCGX_Request())
@@ -158,84 +173,108 @@ public final class FastCGIServer: Sendable {
             request.deallocate()
         }
         // libfcgi is given no listening socket: connections are accepted here, so each gets its
-        // timeouts before libfcgi reads from it (libfcgi's own accept sets none, and a peer
-        // that connects and sends nothing would hold the thread for ever).
+        // timeouts before libfcgi reads from it (libfcgi's own accept sets none).
         guard FCGX_InitRequest(request, -1, 0) == 0 else {
             logger.error("FCGX_InitRequest failed")
             return
         }
         let host = HostClient(socketPath: configuration.controlSocketPath, logger: logger)
         defer { host.disconnect() }
+        // Idle threads wake this often, so silent connections are closed even with no traffic.
+        let sweepEvery = max(idleTimeout / 2, .milliseconds(10))
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            let ready = poller.wait(timeout: sweepEvery)
+            poller.sweepIfDue(now: Self.now(), idleNanoseconds: Self.nanoseconds(idleTimeout), every: Self.nanoseconds(sweepEvery))
+            switch ready {
+            case .timeout, .interrupted:
+                continue
+            case .failed(let code):
+                logger.warning("epoll_wait failed", metadata: ["error": "\(UnixSocket.describe(errno: code))"])
+                Self.pause()
+            case .wake:
+                return
+            case .ready(let fd) where fd == listenFD:
+                acceptAll(listenFD)
+            case .ready(let fd):
+                // The sweep may have closed it meanwhile; then it is not ours.
+                guard poller.claim(fd) else { continue }
+                serveOne(on: fd, request: request, host: host)
+            }
+        }
+    }
+
+    /// Accepts every pending connection and puts each in the set to wait for its request, so a
+    /// connection that sends nothing never holds a thread.
+    private func acceptAll(_ listenFD: Int32) {
+        defer { if !stopping.load(ordering: .sequentiallyConsistent) { poller.rearm(listenFD) } }
         while true {
             // amarre-api never forks: no close-on-exec race to guard against.
             let connection = accept(listenFD, nil, nil)
             if connection < 0 {
                 let code = errno
-                if stopping.load(ordering: .acquiring) { break }
+                if code == EAGAIN || code == EWOULDBLOCK || stopping.load(ordering: .sequentiallyConsistent) { return }
                 if code == EINTR || code == ECONNABORTED { continue }
                 logger.warning("FastCGI accept failed", metadata: ["error": "\(UnixSocket.describe(errno: code))"])
-                let (seconds, attoseconds) = Self.acceptErrorPause.components
-                Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
-                continue
+                Self.pause()
+                return
             }
-            guard UnixSocket.setTimeouts(connection, idleTimeout) else {
+            guard Int(connection) < Self.connectionLimit else {
+                logger.warning(
+                    "FastCGI connection refused: too many open", metadata: ["api.connection_limit": "\(Self.connectionLimit)"])
                 close(connection)
                 continue
             }
-            // One connection, one request after another while nginx keeps it (FastCGI's
-            // FCGI_KEEP_CONN, `fastcgi_keep_conn on`), until it closes it or it is idle for
-            // `idleTimeout`.
-            request.pointee.ipcFd = connection
-            // FCGX_Accept_r first finishes the previous request (closing the connection unless
-            // nginx asked to keep it), then reads the next request from `ipcFd`.
-            request.pointee.keepConnection = 1
-            // A connection that times out is closed at once, not with libfcgi's lingering close.
-            request.pointee.detached = 1
-            var first = true
-            while true {
-                // Between requests of a kept connection the thread only waits: stop() may cut that.
-                if !first {
-                    let fd = request.pointee.ipcFd
-                    guard fd >= 0, idleConnections.withLock({ idle in
-                        guard !stopping.load(ordering: .acquiring) else { return false }
-                        idle.insert(fd)
-                        return true
-                    }) else {
-                        FCGX_Detach(request)
-                        request.pointee.keepConnection = 0
-                        FCGX_Finish_r(request)
-                        break
-                    }
-                }
-                let waitingFD = first ? -1 : request.pointee.ipcFd
-                let status = FCGX_Accept_r(request)
-                if waitingFD >= 0 { _ = idleConnections.withLock { $0.remove(waitingFD) } }
-                first = false
-                if status < 0 {
-                    // No request within the idle timeout, nginx closed it, or not FastCGI:
-                    // libfcgi has closed it.
-                    logger.trace("FastCGI connection closed", metadata: ["error": "\(UnixSocket.describe(errno: -status))"])
-                    break
-                }
-                serve(request, host: host)
-                guard request.pointee.keepConnection != 0, !stopping.load(ordering: .acquiring) else {
-                    // Closed now even when nginx asked to keep it.
-                    request.pointee.keepConnection = 0
-                    // The request was read to its end, so the connection can be closed at once:
-                    // without this libfcgi half-closes and waits for nginx to close first, a
-                    // round trip per request that caps the control plane's rate.
-                    FCGX_Detach(request)
-                    // Flushes the answer and closes the connection now, not at the next accept.
-                    FCGX_Finish_r(request)
-                    break
-                }
-                // Flushes the answer now; the connection stays open for the next request.
-                FCGX_Finish_r(request)
-                if request.pointee.ipcFd < 0 { break }
+            guard UnixSocket.setTimeouts(connection, idleTimeout), poller.add(connection, waitingSince: Self.now()) else {
+                close(connection)
+                continue
             }
         }
-        // FCGX_Finish_r (or the failed FCGX_Accept_r) has freed the request's streams and
-        // parameters; the listening socket is the server's.
+    }
+
+    /// Reads one request from `fd` (ready), answers it, and puts a kept connection back in
+    /// the set; libfcgi closes one nginx did not ask to keep, or that failed.
+    private func serveOne(on fd: Int32, request: UnsafeMutablePointer<FCGX_Request>, host: HostClient) {
+        request.pointee.ipcFd = fd
+        // FCGX_Accept_r reads the request from `ipcFd`; FCGX_Finish_r keeps the connection open
+        // when nginx asked (FastCGI's FCGI_KEEP_CONN, `fastcgi_keep_conn on`).
+        request.pointee.keepConnection = 1
+        // A connection that fails is closed at once, not with libfcgi's lingering close.
+        request.pointee.detached = 1
+        guard FCGX_Accept_r(request) >= 0 else {
+            // nginx closed it, it timed out, or it is not FastCGI: libfcgi has closed it.
+            logger.trace("FastCGI connection closed")
+            return
+        }
+        serve(request, host: host)
+        guard request.pointee.keepConnection != 0, !stopping.load(ordering: .sequentiallyConsistent) else {
+            // Closed now even when nginx asked to keep it.
+            request.pointee.keepConnection = 0
+            // The request was read to its end, so the connection can be closed at once:
+            // without this libfcgi half-closes and waits for nginx to close first, a round
+            // trip per request that caps the control plane's rate.
+            FCGX_Detach(request)
+            FCGX_Finish_r(request)
+            return
+        }
+        // Flushes the answer; the connection stays open unless writing failed.
+        FCGX_Finish_r(request)
+        let kept = request.pointee.ipcFd
+        // This request forgets it: the next one this thread serves may be on any connection.
+        request.pointee.ipcFd = -1
+        guard kept >= 0 else { return }
+        if !poller.putBack(kept, waitingSince: Self.now()) { close(kept) }
+    }
+
+    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    private static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+    }
+
+    private static func pause() {
+        let (seconds, attoseconds) = acceptErrorPause.components
+        Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
     }
 
     private func serve(_ request: UnsafeMutablePointer<FCGX_Request>, host: HostClient) {

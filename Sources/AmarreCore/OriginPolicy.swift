@@ -27,18 +27,52 @@ public struct OriginPolicy: Sendable, Equatable {
     /// `AMARRE_ALLOWED_ORIGINS`. A request without `Host` (not a browser) is allowed.
     public func allowsHost(_ host: String?) -> Bool {
         guard let host, !host.isEmpty else { return true }
-        if host.hasPrefix("[") { return true }  // an IPv6 literal
+        if host.utf8.first == UInt8(ascii: "[") { return true }  // an IPv6 literal
         let name = OriginPolicy.hostName(host)
         if name == "localhost" || name.hasSuffix(".localhost") || name.hasSuffix(".ts.net") { return true }
         if allowedHosts.contains(name) { return true }
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { p in !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isNumber) }
+        return OriginPolicy.isIPv4Literal(name)
+    }
+
+    /// Four dot-separated groups of one to three ASCII digits.
+    static func isIPv4Literal(_ name: String) -> Bool {
+        var groups = 1
+        var digits = 0
+        for byte in name.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0 else { return false }
+                groups += 1
+                digits = 0
+            } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                digits += 1
+                if digits > 3 { return false }
+            } else {
+                return false
+            }
+        }
+        return groups == 4 && digits > 0
     }
 
     /// The name part of a `Host` value: lowercased, without port or trailing dot.
     public static func hostName(_ host: String) -> String {
+        // Host names on the wire are ASCII (IDNs travel as punycode): bytes, not characters,
+        // on the path every request takes.
+        let bytes = Array(host.utf8)
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return unicodeHostName(host) }
+        var end = bytes.count
+        if bytes.first != UInt8(ascii: "["), let colon = bytes.lastIndex(of: UInt8(ascii: ":")),
+            bytes[(colon + 1)...].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        {
+            end = colon
+        }
+        while end > 0, bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        let lowered = bytes[..<end].map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 + 32 : $0 }
+        return String(decoding: lowered, as: UTF8.self)
+    }
+
+    private static func unicodeHostName(_ host: String) -> String {
         var h = host.lowercased()
-        if let colon = h.lastIndex(of: ":"), !h.hasPrefix("["), h[h.index(after: colon)...].allSatisfy(\.isNumber) {
+        if let colon = h.lastIndex(of: ":"), !h.hasPrefix("["), h[h.index(after: colon)...].allSatisfy(\.isASCIIDigit) {
             h = String(h[..<colon])
         }
         while h.hasSuffix(".") { h.removeLast() }
@@ -74,4 +108,8 @@ public struct OriginPolicy: Sendable, Equatable {
         if o.hasPrefix("https://"), o.hasSuffix(":443") { o.removeLast(4) }
         return o
     }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }

@@ -286,10 +286,29 @@ struct FastCGIServerLifecycleTests {
             #expect(response.status == 200)
             #expect(response.headers["X-Request-Id"] == "r-1")
         }
-        // The only thread holds the idle kept connection until the idle timeout; then a new
-        // connection is served.
+        // The idle kept connection holds no thread: a new connection is served at once.
         let later = try harness.request("GET", "/healthz")
         #expect(later.status == 200)
+    }
+
+    @Test("kept connections beyond the thread count pin no thread: each is served again, and so is a new one")
+    func keptConnectionsOutnumberThreads() throws {
+        // Far longer than the test: nothing here may wait for an idle connection to be closed.
+        let harness = try Harness(threads: 2, idleTimeout: .seconds(60))
+        let host = try harness.fakeHost { _ in .health(HostHealth(sessions: 0, running: 0, version: "t")) }
+        defer { host.stop() }
+        let kept = try (0..<6).map { _ in try TestSocket.connect(harness.configuration.apiSocketPath) }
+        defer { for fd in kept { close(fd) } }
+        for round in 0..<2 {
+            for fd in kept {
+                let response = try FastCGITestClient.request(
+                    on: fd, method: "GET", uri: "/healthz", headers: ["Host": "amarre.test:8341", "X-Request-Id": "k-\(round)"],
+                    keep: true)
+                #expect(response.status == 200)
+                #expect(response.headers["X-Request-Id"] == "k-\(round)")
+            }
+            #expect(try harness.request("GET", "/healthz").status == 200)
+        }
     }
 
     @Test("POST /sessions/<id>/prompt takes a body past 1 MiB (images), other routes do not")

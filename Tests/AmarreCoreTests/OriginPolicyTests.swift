@@ -95,6 +95,7 @@ struct HostPolicyTests {
     @Test("IP literals, localhost, tailnet names and listed hosts are served", arguments: [
         "127.0.0.1:8341", "127.0.0.1", "192.168.1.20:8341", "[::1]:8341", "localhost:8341", "LOCALHOST",
         "box.tail1234.ts.net", "box.tail1234.ts.net:443", "amarre.home.lan:8080", "phone.example", "amarre.home.lan.",
+        "Box.Tail1234.TS.NET.:443", "10.0.0.255",
     ])
     func allowed(host: String) {
         #expect(policy.allowsHost(host))
@@ -102,6 +103,7 @@ struct HostPolicyTests {
 
     @Test("a name that could be rebound to this machine is refused", arguments: [
         "evil.example:8341", "127.0.0.1.evil.example", "ts.net.evil.example", "1.2.3", "1.2.3.4.5", "localhost.evil",
+        "1..2.3", "1.2.3.", ".1.2.3", "1.2.3.4444", "\u{0661}\u{0662}\u{0667}.0.0.1", "évil.example",
     ])
     func refused(host: String) {
         #expect(!policy.allowsHost(host))
