@@ -27,14 +27,22 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
-        // Types shared by every process: ids, summaries, configuration, the API<->host
-        // control messages, errors, and the pure codecs. No I/O.
-        .target(name: "AmarreCore", swiftSettings: strict),
+        // JSON, one way: the record scanner, the JSONValue tree, the text helpers and the
+        // UTF-8 validator. No dependencies, no I/O.
+        .target(name: "AmarreJSON", swiftSettings: strict),
+
+        // What amarre-api and amarre-host share: ids, summaries, configuration, the API<->host
+        // control messages and errors. No I/O.
+        .target(name: "AmarreCore", dependencies: ["AmarreJSON"], swiftSettings: strict),
+
+        // The session core of amarre-host without I/O: sequencing and framing of records,
+        // server records, the permission ledger, the agent lifecycle and restart budget.
+        .target(name: "AmarreSession", dependencies: ["AmarreCore", "AmarreJSON"], swiftSettings: strict),
 
         // Agent adapters: pure translation between an agent's own protocol and pi-shaped
         // records (claude-code), and the pi permission gate extension.
         .target(
-            name: "AmarreAgents", dependencies: ["AmarreCore"],
+            name: "AmarreAgents", dependencies: ["AmarreCore", "AmarreJSON"],
             resources: [.copy("Resources/amarre-permission-gate.ts")],
             swiftSettings: strict),
 
@@ -73,7 +81,7 @@ let package = Package(
 
         // The log handler both processes use: one line per event, control characters escaped.
         .target(
-            name: "AmarreLogging", dependencies: ["AmarreCore", .product(name: "Logging", package: "swift-log")],
+            name: "AmarreLogging", dependencies: ["AmarreCore", "AmarreJSON", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
 
         // The durable store: sessions and every record, in SQLite (WAL) through GRDB.
@@ -112,7 +120,8 @@ let package = Package(
         .target(
             name: "AmarreHost",
             dependencies: [
-                "AmarreCore", "AmarreAuth", "AmarreAgents", "AmarrePush", "AmarreStore", "AmarreMetrics", "CAmarreSpawn",
+                "AmarreCore", "AmarreJSON", "AmarreSession", "AmarreAuth", "AmarreAgents", "AmarrePush", "AmarreStore", "AmarreMetrics",
+                "CAmarreSpawn",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -132,9 +141,14 @@ let package = Package(
             ],
             swiftSettings: strict),
 
-        .executableTarget(name: "amarre-demo-agent", dependencies: ["AmarreAgents", "AmarreCore"], swiftSettings: strict),
+        .executableTarget(name: "amarre-demo-agent", dependencies: ["AmarreAgents", "AmarreCore", "AmarreJSON"], swiftSettings: strict),
 
-        .testTarget(name: "AmarreCoreTests", dependencies: ["AmarreCore"], swiftSettings: strict),
+        // Helpers several test targets share (a seeded random generator).
+        .target(name: "AmarreTestSupport", path: "Tests/AmarreTestSupport", swiftSettings: strict),
+        .testTarget(name: "AmarreJSONTests", dependencies: ["AmarreJSON", "AmarreTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "AmarreCoreTests", dependencies: ["AmarreCore", "AmarreJSON", "AmarreTestSupport"], swiftSettings: strict),
+        .testTarget(name: "AmarreSessionTests", dependencies: ["AmarreSession", "AmarreCore", "AmarreJSON"], swiftSettings: strict),
         .testTarget(name: "AmarreAuthTests", dependencies: ["AmarreAuth", "AmarreCore"], swiftSettings: strict),
         .testTarget(
             name: "AmarrePushTests",
@@ -144,7 +158,7 @@ let package = Package(
             name: "AmarreLoggingTests",
             dependencies: ["AmarreLogging", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "AmarreStoreTests", dependencies: ["AmarreStore", "AmarreCore"], swiftSettings: strict),
-        .testTarget(name: "AmarreAgentsTests", dependencies: ["AmarreAgents", "AmarreCore"], swiftSettings: strict),
+        .testTarget(name: "AmarreAgentsTests", dependencies: ["AmarreAgents", "AmarreCore", "AmarreJSON"], swiftSettings: strict),
         .testTarget(
             name: "AmarreAPITests",
             dependencies: ["AmarreAPI", "AmarreAuth", "AmarreCore", .product(name: "Logging", package: "swift-log")],

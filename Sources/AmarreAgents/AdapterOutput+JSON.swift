@@ -1,3 +1,4 @@
+import AmarreJSON
 extension AdapterOutput {
     /// Adds a record for every client.
     mutating func client(_ record: JSONValue) {

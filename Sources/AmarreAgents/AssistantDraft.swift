@@ -1,3 +1,4 @@
+import AmarreJSON
 /// One assistant message being assembled from claude's output, rendered in pi's
 /// `AssistantMessage` shape, with the pi `assistantMessageEvent` for each step.
 ///

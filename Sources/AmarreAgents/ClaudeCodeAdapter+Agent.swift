@@ -1,3 +1,4 @@
+import AmarreJSON
 // claude's stdout (stream-json) → pi-shaped events.
 
 extension ClaudeCodeAdapter {

@@ -1,3 +1,4 @@
+import AmarreJSON
 // Client commands (pi RPC) → claude's stdin and pi responses.
 
 extension ClaudeCodeAdapter {

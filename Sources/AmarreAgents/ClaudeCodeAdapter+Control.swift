@@ -1,3 +1,4 @@
+import AmarreJSON
 // claude's control protocol: permission requests and the answers to our own requests.
 
 extension ClaudeCodeAdapter {

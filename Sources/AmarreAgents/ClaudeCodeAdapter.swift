@@ -1,3 +1,4 @@
+import AmarreJSON
 /// Translates between pi-shaped commands and events (what clients speak) and the stream-json
 /// protocol of Anthropic's `claude` CLI, run as
 /// `claude -p --input-format stream-json --output-format stream-json --verbose

@@ -1,3 +1,4 @@
+import AmarreJSON
 /// Builders for what the claude-code adapter writes to `claude`'s stdin in stream-json mode:
 /// user messages and the control protocol (as claude-agent-sdk's `_internal/query.py` speaks it).
 enum ClaudeRecord {

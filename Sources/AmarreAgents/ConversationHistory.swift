@@ -1,3 +1,4 @@
+import AmarreJSON
 /// The pi-shaped messages of a conversation as the claude-code adapter saw them, for
 /// `get_messages`, bounded in size: past `maxBytes` of JSON the oldest messages are forgotten.
 ///

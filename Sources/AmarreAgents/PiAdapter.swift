@@ -1,4 +1,5 @@
 import AmarreCore
+import AmarreJSON
 
 /// pi speaks the clients' protocol already, so lines pass through both ways; this adapter
 /// learns pi's session file (`resumeToken`, for `pi --session <file>` after a restart) from

@@ -1,3 +1,4 @@
+public import AmarreJSON
 /// Builders for the records of pi's RPC mode (`pi --mode rpc`) that the claude-code adapter
 /// writes to clients (and amarre-demo-agent to its stdout). Responses carry the command's `id`
 /// when it had one; events never do.

@@ -1,3 +1,4 @@
+import AmarreJSON
 /// What one agent process of a session hands to the next (a restart, automatic or asked for,
 /// or the host's own restart): the tools a person allowed "for this session", and how many
 /// messages the conversation already has (pi's `get_state` `messageCount`).

@@ -1,3 +1,4 @@
+import AmarreJSON
 /// What a permission question shows of a tool call's input: the part a person needs to decide,
 /// in a few readable lines, never longer than `limit` characters.
 ///

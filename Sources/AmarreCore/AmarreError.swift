@@ -1,3 +1,4 @@
+import AmarreJSON
 /// The one error type that crosses the API <-> host boundary and reaches clients.
 ///
 /// `code` is the protocol's `error` string; the JSON body and the HTTP status are

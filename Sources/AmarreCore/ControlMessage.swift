@@ -1,3 +1,4 @@
+import AmarreJSON
 import Foundation
 
 /// Body of `POST /sessions`, after validation.

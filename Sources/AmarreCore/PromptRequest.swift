@@ -1,3 +1,4 @@
+import AmarreJSON
 import Foundation
 
 /// `POST /sessions/<id>/prompt`: a message (and images) for the agent, written to its stdin

@@ -1,3 +1,4 @@
+import AmarreJSON
 import Foundation
 
 /// Session summaries as the JSON text of the REST answer (one object, or an array).

@@ -1,4 +1,6 @@
+import AmarreAgents
 import AmarreCore
+import AmarreSession
 import CAmarreSpawn
 import Dispatch
 import Foundation

@@ -1,4 +1,6 @@
 import AmarreCore
+import AmarreJSON
+import AmarreSession
 import CoreMetrics
 import Logging
 import NIOCore

@@ -1,3 +1,4 @@
+import AmarreAgents
 public import AmarreCore
 import Foundation
 

@@ -1,5 +1,7 @@
 import AmarreAgents
 import AmarreCore
+import AmarreJSON
+import AmarreSession
 import CoreMetrics
 import AmarrePush
 import AmarreStore

@@ -1,4 +1,5 @@
 public import AmarreCore
+import AmarreSession
 import CoreMetrics
 import AmarreAgents
 public import AmarreAuth

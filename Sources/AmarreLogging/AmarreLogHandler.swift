@@ -1,4 +1,5 @@
 import AmarreCore
+import AmarreJSON
 import Foundation
 public import Logging
 

@@ -1,5 +1,6 @@
 import AmarreAuth
 import AmarreCore
+import AmarreJSON
 public import Crypto
 import Foundation
 

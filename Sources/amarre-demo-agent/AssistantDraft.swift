@@ -1,4 +1,5 @@
 import AmarreAgents
+import AmarreJSON
 
 /// The assistant message being streamed, in pi's `AssistantMessage` shape once rendered.
 struct AssistantDraft: Sendable {

@@ -1,6 +1,7 @@
 // Runs: planning the steps of each turn, and taking them one at a time.
 
 import AmarreAgents
+import AmarreJSON
 
 extension DemoAgent {
     /// Pause before an assistant message starts (the "time to first token").

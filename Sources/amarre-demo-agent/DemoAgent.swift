@@ -1,4 +1,5 @@
 import AmarreAgents
+import AmarreJSON
 
 /// The demo agent as a pure state machine: it takes command lines and clock ticks and returns the
 /// effects to perform. It never reads a clock or does I/O; `DemoDriver` does both.

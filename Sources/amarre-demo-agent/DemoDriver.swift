@@ -1,4 +1,5 @@
 import AmarreAgents
+import AmarreJSON
 import Dispatch
 import Foundation
 

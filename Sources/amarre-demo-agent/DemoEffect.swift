@@ -1,4 +1,5 @@
 import AmarreAgents
+import AmarreJSON
 
 /// What the I/O loop must do on behalf of the state machine, in order.
 enum DemoEffect: Sendable {

@@ -1,4 +1,5 @@
 import AmarreAgents
+import AmarreJSON
 
 /// The model the demo agent pretends to be, in pi's `Model` shape.
 enum DemoModel {

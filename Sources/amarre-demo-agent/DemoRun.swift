@@ -1,4 +1,5 @@
 import AmarreAgents
+import AmarreJSON
 
 /// The state of one agent run (`agent_start` … `agent_end`): what is open, for abort to close,
 /// and the messages `agent_end` reports.

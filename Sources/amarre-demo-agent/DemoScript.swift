@@ -1,4 +1,5 @@
 import AmarreAgents
+import AmarreJSON
 
 /// Everything the demo assistant "says", as pure functions of the prompt: the same prompt always
 /// gets the same reply, tool call and canned tool output.

@@ -1,4 +1,5 @@
 import AmarreAgents
+import AmarreJSON
 
 /// A tool call the demo assistant makes. Nothing is ever executed: `cannedOutput` is what the
 /// agent reports when the user allows the call.

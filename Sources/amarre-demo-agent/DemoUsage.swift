@@ -1,4 +1,5 @@
 import AmarreAgents
+import AmarreJSON
 
 /// Token counts and cost of one assistant message, in pi's `Usage` shape.
 struct DemoUsage: Sendable {

@@ -1,4 +1,5 @@
 import AmarreAgents
+import AmarreJSON
 
 // The pi RPC records the demo agent writes that the claude-code adapter does not (the rest are
 // AmarreAgents' `PiRecord` builders).

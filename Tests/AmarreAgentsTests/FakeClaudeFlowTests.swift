@@ -1,5 +1,6 @@
 @testable import AmarreAgents
 import AmarreCore
+import AmarreJSON
 import Foundation
 import Testing
 

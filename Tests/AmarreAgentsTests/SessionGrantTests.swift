@@ -1,4 +1,5 @@
 @testable import AmarreAgents
+import AmarreJSON
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import AmarreCore
+import AmarreJSON
 import Testing
 
 private func parse(_ text: String) throws(AmarreError) -> CreateSessionRequest {

@@ -1,4 +1,5 @@
 @testable import AmarreAgents
+import AmarreJSON
 import Testing
 
 /// Runs an adapter against a real agent process, as the host does: what the adapter returns

@@ -1,4 +1,5 @@
 @testable import AmarreAgents
+import AmarreJSON
 import Testing
 
 /// JSON compared by meaning: objects without regard to member order, numbers by value.

@@ -1,4 +1,5 @@
-import AmarreCore
+import AmarreJSON
+import AmarreTestSupport
 import Testing
 
 private func valid(_ bytes: [UInt8]) -> Bool { UTF8Validation.isValid(bytes) }

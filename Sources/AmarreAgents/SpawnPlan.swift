@@ -1,3 +1,4 @@
+public import AmarreCore
 /// Everything needed to start one agent process: resolved from an instance, a session's
 /// request and the server's environment, without touching the system.
 public struct SpawnPlan: Sendable, Equatable {

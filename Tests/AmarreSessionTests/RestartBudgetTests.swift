@@ -1,4 +1,5 @@
 import AmarreCore
+import AmarreSession
 import Testing
 
 private func budget(_ policy: RestartPolicy.Policy, max: Int = 3, window: Int = 60, base: Int = 1000) -> RestartBudget {

@@ -1,4 +1,4 @@
-import AmarreCore
+import AmarreJSON
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+public import AmarreCore
 /// Tracks the agent's questions (`extension_ui_request`s that expect an answer) and makes
 /// the first answer for an id win, whichever client sends it.
 public struct PermissionLedger: Sendable {

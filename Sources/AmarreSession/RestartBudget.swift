@@ -1,3 +1,4 @@
+public import AmarreCore
 /// Decides whether a crashed session is restarted automatically, and after how long.
 ///
 /// Pure: the caller passes the clock. At most `policy.max` restarts within any window of

@@ -1,3 +1,5 @@
+public import AmarreCore
+import AmarreJSON
 /// The server's own records (`amarre.*`), typed, with one encoder: every one the host writes
 /// is made here, so their shapes are in one place (SPEC §4, "Server records").
 public enum ServerRecord: Sendable, Equatable {

@@ -11,7 +11,7 @@ extension JSONValue {
     /// The compact JSON text of this value.
     public var jsonText: String { String(decoding: jsonBytes, as: UTF8.self) }
 
-    func write(into out: inout [UInt8]) {
+    public func write(into out: inout [UInt8]) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)

@@ -19,6 +19,11 @@ public enum JSONValue: Sendable, Equatable {
     public struct Member: Sendable, Equatable {
         public var key: String
         public var value: JSONValue
+
+        public init(key: String, value: JSONValue) {
+            self.key = key
+            self.value = value
+        }
     }
 }
 
@@ -39,29 +44,29 @@ extension JSONValue {
         return nil
     }
 
-    var intValue: Int? {
+    public var intValue: Int? {
         guard case .number(let text) = self else { return nil }
         if let i = Int(text) { return i }
         if let d = Double(text), d.isFinite, d == d.rounded(), abs(d) < 9.0e15 { return Int(d) }
         return nil
     }
 
-    var doubleValue: Double? {
+    public var doubleValue: Double? {
         if case .number(let text) = self { return Double(text) }
         return nil
     }
 
-    var arrayValue: [JSONValue]? {
+    public var arrayValue: [JSONValue]? {
         if case .array(let elements) = self { return elements }
         return nil
     }
 
-    var isObject: Bool {
+    public var isObject: Bool {
         if case .object = self { return true }
         return false
     }
 
-    var isNull: Bool { self == .null }
+    public var isNull: Bool { self == .null }
 
     public static func int(_ value: Int) -> JSONValue { .number(String(value)) }
 

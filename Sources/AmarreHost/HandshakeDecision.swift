@@ -1,7 +1,8 @@
+import AmarreCore
 /// Decides how the session host answers an HTTP request on its WebSocket socket.
 ///
 /// Pure, so the upgrade check and the refusal answer use one rule, tested without I/O.
-public enum HandshakeDecision: Equatable, Sendable {
+enum HandshakeDecision: Equatable, Sendable {
     case accept(SessionID)
     case reject(AmarreError)
 
@@ -14,7 +15,7 @@ public enum HandshakeDecision: Equatable, Sendable {
     ///
     /// Checks, in order: path (404/426), upgrade (426), host and origin (403), credentials
     /// (401, before any lookup, so ids cannot be probed), session (404/409), room (503).
-    public static func decide(
+    static func decide(
         uri: String,
         isUpgrade: Bool,
         origin: String?,

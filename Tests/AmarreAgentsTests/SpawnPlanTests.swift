@@ -1,3 +1,4 @@
+import AmarreAgents
 import AmarreCore
 import Testing
 

@@ -1,4 +1,5 @@
 import AmarreCore
+import AmarreSession
 import Foundation
 import Testing
 

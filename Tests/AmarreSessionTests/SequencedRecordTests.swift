@@ -1,4 +1,6 @@
 import AmarreCore
+import AmarreJSON
+import AmarreSession
 import Testing
 
 private func sequenced(_ seq: Int64, _ text: String) -> String {

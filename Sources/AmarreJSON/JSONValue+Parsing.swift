@@ -2,7 +2,7 @@
 
 extension JSONValue {
     /// Deepest nesting accepted, as `JSONScanner` does; deeper input is refused.
-    static let maxParseDepth = 256
+    public static let maxParseDepth = 256
 
     /// Parses exactly one JSON value surrounded by optional whitespace; nil when it is not JSON.
     public static func parse(_ bytes: [UInt8]) -> JSONValue? {
@@ -15,7 +15,7 @@ extension JSONValue {
         }
     }
 
-    static func parse(_ text: String) -> JSONValue? { parse(Array(text.utf8)) }
+    public static func parse(_ text: String) -> JSONValue? { parse(Array(text.utf8)) }
 }
 
 /// A recursive-descent reader over the bytes of one JSON text.

@@ -1,3 +1,4 @@
+public import AmarreCore
 /// The life of one agent process, as a pure state machine.
 ///
 /// A crash is reported only once both the process has exited and its stdout has reached

@@ -1,4 +1,5 @@
 import AmarreCore
+import AmarreSession
 import Testing
 
 private let exit3 = ExitStatus.exited(3)

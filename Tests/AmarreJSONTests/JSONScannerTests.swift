@@ -1,4 +1,5 @@
-import AmarreCore
+import AmarreJSON
+import AmarreTestSupport
 import Foundation
 import Testing
 

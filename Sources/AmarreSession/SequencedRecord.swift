@@ -1,3 +1,5 @@
+public import AmarreCore
+import AmarreJSON
 import Foundation
 
 /// Puts the server's `_seq` into a record: `{"_seq":N,` followed by the object's members,

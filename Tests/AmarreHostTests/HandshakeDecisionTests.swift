@@ -1,4 +1,5 @@
 import AmarreCore
+@testable import AmarreHost
 import Testing
 
 private let id = "0123456789ab"

@@ -1,3 +1,4 @@
+public import AmarreCore
 /// How an agent process ended: an exit code, or the name of the signal that killed it.
 public struct ExitStatus: Sendable, Equatable, Codable, CustomStringConvertible {
     public var exitCode: Int32?

@@ -1,4 +1,5 @@
 import AmarreCore
+import AmarreSession
 import Testing
 
 @Suite("PermissionLedger")
