@@ -35,9 +35,10 @@ let package = Package(
         // control messages and errors. No I/O.
         .target(name: "AmarreCore", dependencies: ["AmarreJSON"], swiftSettings: strict),
 
-        // The session core of amarre-host without I/O: sequencing and framing of records,
-        // server records, the permission ledger, the agent lifecycle and restart budget.
-        .target(name: "AmarreSession", dependencies: ["AmarreCore", "AmarreJSON"], swiftSettings: strict),
+        // The session core of amarre-host without I/O (`SessionCore`, driven by the host's
+        // `Session`): sequencing and framing of records, server records, the permission
+        // ledger, adapter dispatch, the agent lifecycle and restart budget.
+        .target(name: "AmarreSession", dependencies: ["AmarreCore", "AmarreJSON", "AmarreAgents"], swiftSettings: strict),
 
         // Agent adapters: pure translation between an agent's own protocol and pi-shaped
         // records (claude-code), and the pi permission gate extension.
@@ -148,7 +149,9 @@ let package = Package(
         .testTarget(name: "AmarreJSONTests", dependencies: ["AmarreJSON", "AmarreTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AmarreCoreTests", dependencies: ["AmarreCore", "AmarreJSON", "AmarreTestSupport"], swiftSettings: strict),
-        .testTarget(name: "AmarreSessionTests", dependencies: ["AmarreSession", "AmarreCore", "AmarreJSON"], swiftSettings: strict),
+        .testTarget(
+            name: "AmarreSessionTests", dependencies: ["AmarreSession", "AmarreCore", "AmarreJSON", "AmarreAgents"],
+            swiftSettings: strict),
         .testTarget(name: "AmarreAuthTests", dependencies: ["AmarreAuth", "AmarreCore"], swiftSettings: strict),
         .testTarget(
             name: "AmarrePushTests",

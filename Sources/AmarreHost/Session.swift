@@ -14,8 +14,10 @@ import NIOWebSocket
 import Glibc
 #endif
 
-/// One agent session: its process, its viewers, its sequence of records and its
-/// permission ledger.
+/// One agent session: the I/O driver of its `SessionCore` (sequencing, framing, the ledger,
+/// adapter dispatch, lifecycle and restart budget, all without I/O). The session owns the
+/// agent process, the viewers, the store and the timers; it feeds the core what happened and
+/// performs the effects the core returns, in order.
 ///
 /// Confined to the host's event loop: every method runs there, so no state needs a lock.
 final class Session {
@@ -28,33 +30,21 @@ final class Session {
     private(set) var spawnedAt: Int64
     private(set) var status: SessionStatus
     private(set) var exit: ExitStatus?
+    /// Everything that needs no I/O.
+    private var core: SessionCore
     /// Sequence number of the last record published.
-    private(set) var lastSeq: Int64
-    /// Sequence numbers are reserved in the store in blocks, ahead of use: records reach
-    /// clients before they are committed, so after a SIGKILL numbering resumes after the
-    /// reservation instead of reusing numbers clients have seen.
-    private var seqReserved: Int64
-    static let seqReservationBlock: Int64 = 100_000
-    private(set) var resumeToken: String?
-    /// What the adapter hands to the session's next agent process.
-    private var carry: AdapterCarry
+    var lastSeq: Int64 { core.lastSeq }
 
     private let host: SessionHost
     private let eventLoop: any EventLoop
     private let store: RecordStore?
     private var logger: Logger
     private var agent: AgentProcess?
-    private var adapter: (any AgentAdapter)?
-    private var lifecycle = AgentLifecycle()
     private var timer: Scheduled<Void>?
     private var restartTimer: Scheduled<Void>?
-    private var restartBudget: RestartBudget?
     private(set) var clients: [ClientConnection] = []
-    private var ledger = PermissionLedger()
     private var clientsPaused = false
     private var onStopped: (() -> Void)?
-    /// Deleted: nothing more is stored for it, whatever the dying agent still writes.
-    private var deleted = false
     /// Who is looking (notifications are sent only when nobody is).
     private var attention: Attention
     /// The agent's output is not read while the store's backlog is over its limit.
@@ -63,21 +53,6 @@ final class Session {
     private var agentExitSeen = false
     /// When the first record of the agent read being relayed arrived (relay latency).
     private var readStarted: NIODeadline?
-    /// Questions open now, for `awaiting_input` notifications and REST answers.
-    private var openRequests: [String: OpenRequest] = [:]
-
-    struct OpenRequest {
-        /// The request's `id` as the agent wrote it (a string literal or a number), for answers.
-        var idJSON: String
-        var title: String?
-        var message: String?
-        /// The request as published (`_seq` included), for `GET /sessions/<id>/requests`.
-        var record: [UInt8]
-        var seq: Int64
-        /// When its notification is due (asked + `AMARRE_PUSH_GRACE_MS`).
-        var dueAt: Int64
-        var notified = false
-    }
 
     /// How long a process that exited may keep its stdout open (a stray child holding it)
     /// before the crash is reported anyway.
@@ -102,14 +77,12 @@ final class Session {
         self.position = restored?.position ?? host.nextPosition()
         self.status = restored?.status ?? .running
         self.exit = restored.flatMap { $0.exitCode != nil || $0.signal != nil ? ExitStatus(exitCode: $0.exitCode, signal: $0.signal) : nil }
-        // After an unclean stop, numbers up to the reservation may have been seen: skip them.
-        self.lastSeq = max(restored?.lastSeq ?? 0, restored?.seqReserved ?? 0)
-        self.seqReserved = restored?.seqReserved ?? 0
-        self.resumeToken = restored?.resumeToken
-        self.carry = AdapterCarry(jsonText: restored?.agentState)
-        if let policy = instance.restart {
-            restartBudget = RestartBudget(policy: policy, baseDelayMs: host.configuration.restartBackoffMs)
-        }
+        // After an unclean stop, numbers up to the reservation may have been seen: the core
+        // skips them.
+        self.core = SessionCore(
+            lastSeq: restored?.lastSeq ?? 0, seqReserved: restored?.seqReserved ?? 0, resumeToken: restored?.resumeToken,
+            carry: AdapterCarry(jsonText: restored?.agentState), restartPolicy: instance.restart,
+            restartBaseDelayMs: host.configuration.restartBackoffMs, notificationGraceMs: Int64(host.configuration.pushGraceMs))
         var logger = host.logger
         logger[metadataKey: "session.id"] = "\(id)"
         self.logger = logger
@@ -122,7 +95,7 @@ final class Session {
         SessionSummary(
             id: id, name: name, instanceId: instance.id, status: status, agent: instance.agent.rawValue,
             spawnedAt: spawnedAt, clients: clients.count, exitCode: exit?.exitCode, signal: exit?.signal,
-            cwd: request.cwd, createdAt: createdAt, lastSeq: lastSeq, pendingRequests: ledger.pending,
+            cwd: request.cwd, createdAt: createdAt, lastSeq: lastSeq, pendingRequests: core.ledger.pending,
             worktree: request.worktreeInfo)
     }
 
@@ -130,12 +103,12 @@ final class Session {
         StoredSession(
             id: id, name: name, instanceId: instance.id, cwd: request.cwd, env: request.env, status: status,
             exitCode: exit?.exitCode, signal: exit?.signal, createdAt: createdAt, spawnedAt: spawnedAt,
-            position: position, resumeToken: resumeToken, pendingRequests: ledger.pending, seqReserved: seqReserved,
-            worktree: request.worktreeInfo, agentState: carry.jsonText)
+            position: position, resumeToken: core.resumeToken, pendingRequests: core.ledger.pending,
+            seqReserved: core.seqReserved, worktree: request.worktreeInfo, agentState: core.carry.jsonText)
     }
 
     private func persist() {
-        guard !deleted else { return }
+        guard !core.deleted else { return }
         store?.save(stored)
     }
 
@@ -146,34 +119,28 @@ final class Session {
         let process: AgentProcess
         let plan: SpawnPlan
         do {
-            plan = try host.makePlan(instance, request, resumeToken: resumeToken)
+            plan = try host.makePlan(instance, request, resumeToken: core.resumeToken)
             process = try AgentProcess.spawn(
                 plan, on: eventLoop, configuration: host.configuration, delegate: self, logger: logger)
         } catch {
             if error.code == .spawnFailed { HostMetrics.spawnFailures.increment() }
             throw error
         }
-        lifecycle = AgentLifecycle()
-        ledger = PermissionLedger()
-        openRequests.removeAll()
         agent = process
         outputPaused = false
         agentExitSeen = false
-        adapter = AgentAdapters.adapter(
-            for: instance, resumeToken: resumeToken, carry: carry,
+        let adapter = AgentAdapters.adapter(
+            for: instance, resumeToken: core.resumeToken, carry: core.carry,
             gateAsksConfirm: plan.environment[PiAgent.gatePromptVariable] == "confirm")
+        let started = core.agentStarted(adapter: adapter)
         clientsPaused = false
         status = .running
         exit = nil
         spawnedAt = Session.nowMs()
         persist()
         logger.info("agent started", metadata: ["child.pid": "\(process.pid)", "instance.id": "\(instance.id)"])
-        if var a = adapter {
-            let out = a.started()
-            adapter = a
-            apply(out)
-            process.flushStdin()
-        }
+        perform(started)
+        process.flushStdin()
     }
 
     /// Whether an agent process is still there (running, or stopping).
@@ -182,14 +149,14 @@ final class Session {
     /// Someone wants the session back while its agent is still stopping: the grace is cut
     /// short (SIGKILL now), so the restart they retry finds it gone.
     func hurryStop() {
-        perform(lifecycle.graceExpired())
+        perform(core.graceExpired())
     }
 
     /// Archives the session: clients closed with 1000, the agent terminated like a delete,
     /// the history kept (`POST /sessions/<id>/stop`). `done` runs once the agent is gone.
     func archive(done: @escaping () -> Void) {
         endForViewers()
-        ledger.reset()
+        core.closeAllRequests()
         persist()
         finishWhenStopped(done)
     }
@@ -202,7 +169,7 @@ final class Session {
         for client in clients { client.close(code: .normalClosure) }
         clients.removeAll()
         attention.removeAll()
-        openRequests.removeAll()
+        core.closeAllRequests()
     }
 
     /// `PATCH /sessions/<id>`: every viewer sees the new name (`renamed`, kept in the log).
@@ -217,7 +184,7 @@ final class Session {
     /// deleted. `done` runs once the agent process is gone.
     func stop(done: @escaping () -> Void) {
         endForViewers()
-        deleted = true
+        core.markDeleted()
         store?.delete(id)
         finishWhenStopped(done)
     }
@@ -230,7 +197,7 @@ final class Session {
             return
         }
         onStopped = done
-        perform(lifecycle.stopRequested())
+        perform(core.stopRequested())
     }
 
     /// Host shutdown: terminate the agent but keep the session (it is restored on start).
@@ -240,8 +207,8 @@ final class Session {
         for client in clients { client.close(code: .goingAway) }
         clients.removeAll()
         // A clean stop: nothing handed out is lost, so no numbers need skipping next time.
-        seqReserved = lastSeq
-        switch lifecycle.state {
+        core.releaseReservation()
+        switch core.lifecycle.state {
         case .running:
             store?.save(stored)
         case .draining(let exit):
@@ -270,7 +237,48 @@ final class Session {
     /// Writes `event` to the log, sequenced like any record (no client is attached yet when
     /// a session is restored).
     func recordEvent(_ event: ServerRecord.SessionEvent) {
-        publish(.sessionEvent(event))
+        perform(core.publish(.sessionEvent(event)))
+    }
+
+    /// Performs what the core asked for, in order. `client`: the one whose value it was.
+    private func perform(_ effects: [SessionCore.Effect], from client: ClientConnection? = nil) {
+        for effect in effects {
+            switch effect {
+            case .saveSession(let waitForCommit):
+                guard let store else { break }
+                store.save(stored)
+                if waitForCommit { store.flush() }
+            case .append(let seq, let record, let type):
+                store?.append(id, seq: seq, data: record, type: type)
+            case .broadcast(let seq, let record):
+                HostMetrics.recordsRelayed.increment()
+                HostMetrics.recordBytesRelayed.increment(by: record.count)
+                if !clients.isEmpty {
+                    let buffer = ByteBuffer(bytes: record)
+                    for c in clients { c.send(buffer, seq: seq) }
+                }
+            case .requestOpened(_, let dueAt):
+                guard host.push != nil else { break }
+                let delay = max(0, dueAt - Session.nowMs())
+                eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(delay)) { [self] in checkOpenRequests() }
+            case .runEnded:
+                if let push = host.push, !attention.isLooking(now: Session.nowMs()) {
+                    push.notify(push.texts.done(session: id.rawValue, name: name))
+                }
+            case .writeAgent(let line):
+                var buffer = ByteBuffer(bytes: line)
+                buffer.writeInteger(UInt8(0x0A))
+                agent?.writeStdin(buffer)
+            case .reply(let record):
+                client?.send(record)
+            case .presence(let visible):
+                guard let client else { break }
+                attention.presence(ObjectIdentifier(client), visible: visible)
+                if !visible { checkOpenRequests() }
+            case .lifecycle(let action):
+                perform(action)
+            }
+        }
     }
 
     private func perform(_ action: AgentLifecycle.Action) {
@@ -282,14 +290,14 @@ final class Session {
             agent?.signalGroup(SIGTERM)
             let grace = TimeAmount.milliseconds(Int64(host.configuration.killGraceMs))
             timer = eventLoop.assumeIsolated().scheduleTask(in: grace) { [self] in
-                perform(lifecycle.graceExpired())
+                perform(core.graceExpired())
             }
         case .kill:
             logger.warning("agent ignored SIGTERM, sending SIGKILL")
             agent?.signalGroup(SIGKILL)
         case .awaitDrain:
             timer = eventLoop.assumeIsolated().scheduleTask(in: Session.drainDeadline) { [self] in
-                perform(lifecycle.drainDeadlinePassed())
+                perform(core.drainDeadlinePassed())
             }
         case .reportCrash(let status):
             timer?.cancel()
@@ -300,6 +308,7 @@ final class Session {
             timer = nil
             agent?.closeOutputs()
             agent = nil
+            core.agentGone()
             logger.info("agent stopped", metadata: ["exit": "\(status.map(\.description) ?? "-")"])
             let done = onStopped
             onStopped = nil
@@ -312,13 +321,11 @@ final class Session {
         self.status = .crashed
         self.exit = status
         clientsPaused = false
-        ledger.reset()
-        openRequests.removeAll()
+        core.agentCrashed()
         agent?.closeOutputs()
         agent = nil
-        adapter = nil
         logger.warning("agent crashed", metadata: ["exit": "\(status)"])
-        publish(.sessionEvent(.crashed(exitCode: status.exitCode, signal: status.signal)))
+        perform(core.publish(.sessionEvent(.crashed(exitCode: status.exitCode, signal: status.signal))))
         for client in clients {
             client.close(code: .unexpectedServerError)
             client.flush()
@@ -334,10 +341,7 @@ final class Session {
     }
 
     private func scheduleAutomaticRestart(after status: ExitStatus) {
-        guard var budget = restartBudget else { return }
-        let decision = budget.crashed(status, nowMs: Session.nowMs())
-        restartBudget = budget
-        switch decision {
+        switch core.restartDecision(after: status, nowMs: Session.nowMs()) {
         case .none:
             break
         case .giveUp(let attempts):
@@ -358,113 +362,6 @@ final class Session {
                 }
             }
         }
-    }
-
-    // MARK: records
-
-    /// Sequences, stores and fans out one record. Agent records that are not JSON objects,
-    /// or that claim a server type (`amarre.*`), are wrapped as `amarre.raw`; an agent's own
-    /// top-level `_` members are dropped (they are reserved for the server).
-    private func publish(object bytes: UnsafeRawBufferPointer, summary: JSONScanner.Summary?, fromAgent: Bool) {
-        lastSeq += 1
-        let seq = lastSeq
-        if seq > seqReserved - Session.seqReservationBlock / 2 {
-            // A number no committed reservation covers (a new session, the first record after a
-            // restart) must not reach a client before its reservation is in the database, or a
-            // SIGKILL could hand it out again: that write waits for the commit. Approaching the
-            // end of a reservation, the next one is written ahead, without waiting.
-            let uncovered = seq > seqReserved
-            seqReserved = seq + Session.seqReservationBlock
-            if uncovered, !deleted, let store {
-                store.save(stored)
-                store.flush()
-            } else {
-                persist()
-            }
-        }
-        var framed: [UInt8]?
-        if let summary, summary.isObject,
-           !(fromAgent && summary.type?.hasPrefix("amarre.") == true)
-        {
-            framed =
-                fromAgent && summary.hasReservedMembers
-                ? SequencedRecord.injectDroppingReserved(seq: seq, into: bytes)
-                : SequencedRecord.inject(seq: seq, into: bytes)
-            if summary.type == "extension_ui_request",
-               ledger.agentWrote(type: summary.type, id: summary.id, method: summary.method),
-               let requestID = summary.id, let framed
-            {
-                persist()
-                requestOpened(requestID, record: bytes, framed: framed)
-            }
-        }
-        let record = framed ?? SequencedRecord.wrapRaw(seq: seq, line: String(decoding: bytes, as: UTF8.self))
-        if !deleted { store?.append(id, seq: seq, data: record, type: framed != nil ? summary?.type : nil) }
-        HostMetrics.recordsRelayed.increment()
-        HostMetrics.recordBytesRelayed.increment(by: record.count)
-        if !clients.isEmpty {
-            let buffer = ByteBuffer(bytes: record)
-            for c in clients { c.send(buffer, seq: seq) }
-        }
-        if fromAgent, framed != nil, summary?.type == "agent_end" {
-            if !ledger.pending.isEmpty {
-                // A question cannot outlive its run (an abort, or claude's control_cancel_request).
-                for withdrawn in ledger.withdrawAll() {
-                    openRequests[withdrawn] = nil
-                    publish(.requestWithdrawn(id: withdrawn))
-                }
-                persist()
-            }
-            if let push = host.push, !attention.isLooking(now: Session.nowMs()) {
-                push.notify(push.texts.done(session: id.rawValue, name: name))
-            }
-        }
-    }
-
-    /// Publishes a server record.
-    private func publish(_ record: ServerRecord) {
-        publish(object: record.json)
-    }
-
-    private func publish(object text: String) {
-        var text = text
-        text.withUTF8 { utf8 in
-            let raw = UnsafeRawBufferPointer(utf8)
-            publish(object: raw, summary: JSONScanner.scan(raw), fromAgent: false)
-        }
-    }
-
-    /// Publishes a record the agent (or its adapter) wrote.
-    private func publishFromAgent(_ record: [UInt8]) {
-        record.withUnsafeBytes { publish(object: $0, summary: JSONScanner.scan($0), fromAgent: true) }
-    }
-
-    /// Performs what the adapter asked for.
-    private func apply(_ out: AdapterOutput) {
-        for record in out.toClients { publishFromAgent(record) }
-        for id in out.withdrawn where ledger.withdraw(id) {
-            openRequests[id] = nil
-            publish(.requestWithdrawn(id: id))
-            persist()
-        }
-        if let agent {
-            for line in out.toAgent {
-                var buffer = ByteBuffer(bytes: line)
-                buffer.writeInteger(UInt8(0x0A))
-                agent.writeStdin(buffer)
-            }
-        }
-        var changed = false
-        if let token = adapter?.resumeToken, token != resumeToken {
-            resumeToken = token
-            changed = true
-        }
-        if let next = adapter?.carry {
-            // A change of grants is saved now; the conversation's size alone with the next write.
-            if next.allowedTools != carry.allowedTools { changed = true }
-            carry = next
-        }
-        if changed { persist() }
     }
 
     // MARK: clients
@@ -579,7 +476,7 @@ final class Session {
                 // Pretty-printed JSON: its newlines are whitespace outside strings.
                 line = ByteBuffer(bytes: message.readableBytesView.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 })
             }
-            forward(line, whole, from: client)
+            perform(core.clientSent(Array(line.readableBytesView), summary: whole), from: client)
         } else {
             var rest = message
             var splitter = LineSplitter(maxRecordBytes: max(1, message.readableBytes))
@@ -587,7 +484,7 @@ final class Session {
             let handle: (LineSplitter.Output) -> Void = { output in
                 guard case .record(let line) = output else { return }
                 if let summary = line.withUnsafeReadableBytes({ JSONScanner.scan($0) }) {
-                    self.forward(line, summary, from: client)
+                    self.perform(self.core.clientSent(Array(line.readableBytesView), summary: summary), from: client)
                 } else {
                     invalid += 1
                 }
@@ -607,61 +504,11 @@ final class Session {
         flushClients()
     }
 
-    private func forward(_ line: ByteBuffer, _ summary: JSONScanner.Summary, from client: ClientConnection) {
-        if let type = summary.type, type.hasPrefix("amarre.") {
-            // The server's own frames: consumed here, never the agent's business.
-            if type == "amarre.presence" { presence(line, from: client) }
-            return
-        }
-        if summary.type == "extension_ui_response", let answerID = summary.id {
-            guard answered(answerID, with: line) else {
-                client.send(.error("already_answered", detail: "another client answered this request first", id: answerID))
-                return
-            }
-        }
-        toAgent(line)
-    }
-
-    /// The ledger's verdict on an answer; when it wins, every client is told and the pending
-    /// notification is dropped. False: another answer came first.
-    private func answered(_ requestID: String, with line: ByteBuffer) -> Bool {
-        switch ledger.clientAnswered(id: requestID) {
-        case .alreadyAnswered:
-            return false
-        case .forward:
-            openRequests[requestID] = nil
-            publish(.requestResolved(id: requestID, responseJSON: String(decoding: line.readableBytesView, as: UTF8.self)))
-            persist()
-            return true
-        }
-    }
-
-    /// A client's value (or an answer made for one) goes to the adapter, else straight to stdin.
-    private func toAgent(_ line: ByteBuffer) {
-        if var a = adapter {
-            let out = a.fromClient(Array(line.readableBytesView))
-            adapter = a
-            apply(out)
-            return
-        }
-        var out = line
-        out.writeInteger(UInt8(0x0A))
-        agent?.writeStdin(out)
-    }
-
     /// `POST /sessions/<id>/requests/<requestId>`: the same ledger, adapter and stdin as an
     /// `extension_ui_response` from a WebSocket client.
     func answerRequest(_ requestID: String, _ answer: RequestAnswer) throws(AmarreError) {
         guard status == .running, let agent else { throw AmarreError(.notFound, detail: "the session is \(status.rawValue)") }
-        switch ledger.state(of: requestID) {
-        case .unknown: throw AmarreError(.notFound, detail: "no open request \(requestID)")
-        case .answered: throw AmarreError(.alreadyAnswered, detail: "this request was answered or withdrawn already")
-        case .pending: break
-        }
-        let idJSON = openRequests[requestID]?.idJSON ?? JSONText.quote(requestID)
-        let line = ByteBuffer(string: #"{"type":"extension_ui_response","id":"# + idJSON + "," + answer.jsonMembers + "}")
-        guard answered(requestID, with: line) else { throw AmarreError(.alreadyAnswered) }
-        toAgent(line)
+        perform(try core.answerRequest(requestID, answer))
         agent.flushStdin()
         flushClients()
     }
@@ -674,7 +521,7 @@ final class Session {
             throw AmarreError(.notRunning, detail: "the session is \(status.rawValue)")
         }
         let after = lastSeq
-        toAgent(ByteBuffer(string: line))
+        perform(core.inject(Array(line.utf8)))
         agent.flushStdin()
         flushClients()
         return after
@@ -682,47 +529,24 @@ final class Session {
 
     /// The questions open now, oldest first, as they were published.
     var openRequestRecords: [String] {
-        openRequests.values
-            .sorted { $0.seq < $1.seq }
-            .map { String(decoding: $0.record, as: UTF8.self) }
+        core.openRequestRecords.map { String(decoding: $0, as: UTF8.self) }
     }
 
     // MARK: notifications
 
-    /// A viewer's `{"type":"amarre.presence","visible":true|false}`.
-    private func presence(_ line: ByteBuffer, from client: ClientConnection) {
-        guard let visible = JSONValue.parse(Array(line.readableBytesView))?["visible"]?.boolValue else { return }
-        attention.presence(ObjectIdentifier(client), visible: visible)
-        if !visible { checkOpenRequests() }
-    }
-
-    /// An approval or question was asked: its notification is due after the grace, unless it
-    /// is answered first or somebody is looking then.
-    private func requestOpened(_ requestID: String, record: UnsafeRawBufferPointer, framed: [UInt8]) {
-        let value = JSONValue.parse(Array(record))
-        let idJSON = value?["id"].map { $0.stringValue == nil ? $0.jsonText : JSONText.quote(requestID) } ?? JSONText.quote(requestID)
-        let grace = attention.graceMs
-        openRequests[requestID] = OpenRequest(
-            idJSON: idJSON, title: value?["title"]?.stringValue, message: value?["message"]?.stringValue,
-            record: framed, seq: lastSeq, dueAt: Session.nowMs() + grace)
-        guard host.push != nil else { return }
-        eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(grace)) { [self] in checkOpenRequests() }
-    }
-
     /// Sends the notifications that are due, unless somebody is looking.
     private func checkOpenRequests() {
-        guard let push = host.push, !openRequests.isEmpty else { return }
+        guard let push = host.push, !core.openRequests.isEmpty else { return }
         let now = Session.nowMs()
         guard !attention.isLooking(now: now) else {
             // A viewer without presence stops counting a grace after its last message: check again then.
-            if let ends = attention.lookingEnds(now: now), openRequests.values.contains(where: { !$0.notified && $0.dueAt <= now }) {
+            if let ends = attention.lookingEnds(now: now), core.hasDueRequests(now: now) {
                 eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(max(1, ends - now))) { [self] in checkOpenRequests() }
             }
             return
         }
-        for (requestID, request) in openRequests where !request.notified && request.dueAt <= now {
-            openRequests[requestID]?.notified = true
-            guard ledger.state(of: requestID) == .pending, !push.wasNotified(session: id, request: requestID) else { continue }
+        for (requestID, request) in core.dueRequests(now: now) {
+            guard !push.wasNotified(session: id, request: requestID) else { continue }
             push.markNotified(session: id, request: requestID)
             push.notify(
                 push.texts.awaitingInput(
@@ -732,7 +556,7 @@ final class Session {
 
     /// After an event went to the Expo app: `{"type":"amarre.push_sent",…}` for the viewers.
     func pushSent(_ event: PushEvent, tokens: Int) {
-        publish(.pushSent(trigger: event.trigger.rawValue, tokens: tokens, requestId: event.requestId))
+        perform(core.publish(.pushSent(trigger: event.trigger.rawValue, tokens: tokens, requestId: event.requestId)))
         flushClients()
     }
 
@@ -748,18 +572,12 @@ extension Session: AgentProcessDelegate {
         case .record(let line):
             // No separate UTF-8 pass: `publish` sends only what JSONScanner accepted (which
             // validates UTF-8) or wraps the line as `amarre.raw`, repairing bad bytes to U+FFFD.
-            if var a = adapter {
-                let out = a.fromAgent(Array(line.readableBytesView))
-                adapter = a
-                apply(out)
-                return
-            }
-            line.withUnsafeReadableBytes { publish(object: $0, summary: JSONScanner.scan($0), fromAgent: true) }
+            perform(line.withUnsafeReadableBytes { core.agentWrote($0) })
         case .oversized(let bytes):
             logger.warning(
                 "agent record over the size limit dropped",
                 metadata: ["record.bytes": "\(bytes)", "record.limit": "\(host.configuration.maxRecordBytes)"])
-            publish(.error("record_too_large", bytes: bytes, limit: host.configuration.maxRecordBytes))
+            perform(core.publish(.error("record_too_large", bytes: bytes, limit: host.configuration.maxRecordBytes)))
         }
     }
 
@@ -792,14 +610,14 @@ extension Session: AgentProcessDelegate {
         agent?.setReadingOutput(true)
     }
 
-    func agentStdoutClosed() { perform(lifecycle.stdoutClosed()) }
+    func agentStdoutClosed() { perform(core.stdoutClosed()) }
 
     func agentExited(_ status: ExitStatus) {
         // What is left in the pipe (at most its capacity) is read even over the backlog, so
         // the crash is reported after every line, not after the drain deadline.
         agentExitSeen = true
         resumeOutput()
-        perform(lifecycle.processExited(status))
+        perform(core.processExited(status))
     }
 
     func agentStdinWritabilityChanged(_ writable: Bool) {
