@@ -15,11 +15,13 @@ struct TimedOut: Error, CustomStringConvertible {
     var description: String { "timed out waiting for \(what)" }
 }
 
-/// A `SessionHost` on its own one-thread event loop, with a scratch directory for the agents.
+/// amarre-host as `main` builds it (`HostApplication`: the store on, both sockets bound) in a
+/// scratch directory, which agents see as `$T`.
 struct HostHarness: Sendable {
-    let group: MultiThreadedEventLoopGroup
-    let loop: any EventLoop
-    let host: NIOLoopBound<SessionHost>
+    let application: HostApplication
+    var group: MultiThreadedEventLoopGroup { application.group }
+    var loop: any EventLoop { application.eventLoop }
+    var host: NIOLoopBound<SessionHost> { application.host }
     /// A fresh directory, removed at the end; agents see it as `$T`.
     let dir: String
 
@@ -34,24 +36,17 @@ struct HostHarness: Sendable {
         configure: (inout AmarreConfiguration) -> Void = { _ in },
         _ body: (HostHarness) async throws -> R
     ) async throws -> R {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("amarre-host-\(UUID().uuidString)").path
+        // Short: the sockets live under it, and sun_path holds 107 bytes.
+        let dir = "/tmp/amarre-host-" + UUID().uuidString.prefix(13)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var configuration = AmarreConfiguration(stateDir: dir + "/state", instances: instances(dir))
         configuration.maxSessions = maxSessions
         configuration.killGraceMs = killGraceMs
         configure(&configuration)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let loop = group.next()
         let logger = Logger(label: "amarre.test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let config = configuration
-        let host = try await loop.submit {
-            NIOLoopBound(
-                SessionHost(
-                    configuration: config, eventLoop: loop, logger: logger, store: nil,
-                    serverEnvironment: serverEnvironment),
-                eventLoop: loop)
-        }.get()
-        let harness = HostHarness(group: group, loop: loop, host: host, dir: dir)
+        let application = try await HostApplication.start(
+            configuration: configuration, logger: logger, serverEnvironment: serverEnvironment)
+        let harness = HostHarness(application: application, dir: dir)
         let result: Result<R, any Error>
         do {
             result = .success(try await body(harness))
@@ -59,21 +54,24 @@ struct HostHarness: Sendable {
             result = .failure(error)
         }
         do {
-            try await harness.stopAll(within: .seconds(5))
+            try await application.stop(within: .seconds(5))
         } catch {
             Issue.record("host did not stop: \(error)")
             // The host still holds stopAll's unfulfilled promise; freeing it would trip NIO's
             // leaked-promise check and crash the whole test run, so it is kept alive.
-            Quarantine.shared.keep(host)
+            Quarantine.shared.keep(application)
         }
-        try await group.shutdownGracefully()
         try? FileManager.default.removeItem(atPath: dir)  // best effort: a leftover temp dir is harmless
         return try result.get()
     }
 
     func handle(_ request: ControlRequest) async throws -> ControlResponse {
-        let host = self.host
-        return try await loop.submit { host.value.handle(request) }.get()
+        try await application.handle(request)
+    }
+
+    /// `stopAll()`, waiting at most `within` for its future.
+    func stopAll(within: TimeAmount) async throws {
+        try await application.stopAgents(within: within)
     }
 
     /// Creates a session and returns its summary; records an issue when creation fails.
@@ -94,21 +92,6 @@ struct HostHarness: Sendable {
     func listedIDs() async throws -> [SessionID] {
         guard case .sessionsJSON(let list) = try await handle(.listSessions) else { return [] }
         return try list.decode([SessionSummary].self).map(\.id)
-    }
-
-    /// `stopAll()`, waiting at most `within` for its future.
-    func stopAll(within: TimeAmount) async throws {
-        let host = self.host
-        let loop = self.loop
-        let promise = loop.makePromise(of: Void.self)
-        try await loop.submit {
-            let timeout = loop.scheduleTask(in: within) { promise.fail(TimedOut(what: "stopAll")) }
-            host.value.stopAll().whenComplete { result in
-                timeout.cancel()
-                promise.completeWith(result)
-            }
-        }.get()
-        try await promise.futureResult.get()
     }
 
     /// Polls the session until `condition` holds on its summary, for at most `timeout`.
