@@ -8,9 +8,11 @@ import NIOWebSocket
 
 /// One WebSocket viewer of a session, after the upgrade.
 ///
-/// Owns the conformance checks NIO's decoder leaves to the application (reserved bits and
-/// opcodes, masking, fragmentation, UTF-8, close codes), a bounded outbound queue, and the
-/// keepalive pings. Confined to the host's event loop.
+/// Owns the conformance checks NIO's decoder leaves to the application (with the handlers
+/// `WebSocketServer.addClientHandlers` puts before it: reserved bits and masking in
+/// `ClientFrameChecker`, fragments joined by NIO's `NIOWebSocketFrameAggregator`; here
+/// opcodes, UTF-8, close codes, and the close codes of the errors they pass on), a bounded
+/// outbound queue, and the keepalive pings. Confined to the host's event loop.
 ///
 /// Delivery from the log (durable sessions): the client has a cursor, `delivered`, the `_seq`
 /// of the last record queued for it. Live records are queued while the queue stays within
@@ -43,10 +45,6 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     private var closeAfterQueue: WebSocketErrorCode?
     private var closing = false
 
-    private var fragments: ByteBuffer?
-    private var fragmentsAreText = false
-    private var fragmentCount = 0
-
     /// `_seq` of the last log record queued for this client (its cursor in the log).
     private(set) var delivered: Int64 = 0
     /// Reading from the store instead of taking live records (fell behind, or a `since` replay).
@@ -75,7 +73,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         var stallTimeout: TimeAmount = .seconds(30)
         /// The session's records are in a store a client can catch up from.
         var canCatchUp = false
-        /// Fragments accepted for one message.
+        /// Fragments accepted for one message (the aggregator's `maxAccumulatedFrameCount`).
         static let maxFragments = 4096
     }
 
@@ -83,13 +81,16 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     private let since: Int64?
     /// The paired device or token this client authenticated as (nil with `AMARRE_AUTH=none`).
     let deviceID: String?
+    /// Attached with `?readonly=1`: it sees everything and types nothing (terminal sessions).
+    let readOnly: Bool
 
-    init(session: Session, since: Int64?, limits: Limits, logger: Logger, deviceID: String? = nil) {
+    init(session: Session, since: Int64?, limits: Limits, logger: Logger, deviceID: String? = nil, readOnly: Bool = false) {
         self.session = session
         self.since = since
         self.limits = limits
         self.logger = logger
         self.deviceID = deviceID
+        self.readOnly = readOnly
     }
 
     /// Accepts live records: not closing, no close pending.
@@ -129,7 +130,28 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("websocket error", metadata: ["error": "\(error)"])
-        fail(.protocolError)
+        // Nothing is read from a closing connection: nor are its frames' errors.
+        guard !closing else { return }
+        fail(ClientConnection.closeCode(for: error))
+    }
+
+    /// The close code an inbound error earns: a message over `maxMessageBytes` 1009, one of
+    /// more than `Limits.maxFragments` fragments 1008, anything else (a continuation without a
+    /// start, a new message inside a fragmented one, a reserved bit, an unmasked frame) 1002.
+    static func closeCode(for error: any Error) -> WebSocketErrorCode {
+        switch error {
+        case let error as NIOWebSocketFrameAggregator.Error:
+            switch error {
+            case .accumulatedFrameSizeIsTooLarge: .messageTooLarge
+            // No minimum fragment size is set: the second cannot happen.
+            case .tooManyFragments, .nonFinalFragmentSizeIsTooSmall: .policyViolation
+            case .receivedNewFrameWithoutFinishingPrevious, .didReceiveFragmentBeforeReceivingTextOrBinaryFrame:
+                .protocolError
+            }
+        // NIO's protocol error handler has already sent its close for these; the same code.
+        case NIOWebSocketError.invalidFrameLength: .messageTooLarge
+        default: .protocolError
+        }
     }
 
     /// Stops or resumes reading this client's frames (backpressure from the agent's stdin).
@@ -390,38 +412,16 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: inbound
 
+    /// A whole message (its fragments joined by the aggregator before this handler) or a
+    /// control frame, checked for reserved bits and masking by `ClientFrameChecker`.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         guard !closing else { return }
-        guard !frame.rsv1, !frame.rsv2, !frame.rsv3, frame.maskKey != nil else {
-            fail(.protocolError)
-            return
-        }
         switch frame.opcode {
         case .text, .binary:
-            guard fragments == nil else { return fail(.protocolError) }
-            if frame.fin {
-                deliver(frame.unmaskedData, text: frame.opcode == .text)
-            } else {
-                fragments = frame.unmaskedData
-                fragmentsAreText = frame.opcode == .text
-                fragmentCount = 1
-            }
-        case .continuation:
-            guard var buffer = fragments else { return fail(.protocolError) }
-            fragments = nil
-            var more = frame.unmaskedData
-            fragmentCount += 1
-            guard buffer.readableBytes + more.readableBytes <= limits.maxMessageBytes else {
-                return fail(.init(codeNumber: 1009))
-            }
-            guard fragmentCount <= Limits.maxFragments else { return fail(.policyViolation) }
-            buffer.writeBuffer(&more)
-            if frame.fin {
-                deliver(buffer, text: fragmentsAreText)
-            } else {
-                fragments = buffer
-            }
+            // The aggregator forwards final frames only.
+            guard frame.fin else { return fail(.protocolError) }
+            deliver(frame.unmaskedData, text: frame.opcode == .text)
         case .ping:
             guard frame.fin, frame.length <= 125 else { return fail(.protocolError) }
             sendPong(frame.unmaskedData, context: context)

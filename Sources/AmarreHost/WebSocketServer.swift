@@ -51,10 +51,12 @@ enum WebSocketServer {
                                 clientLogger[metadataKey: "device.id"] = "\(device)"
                                 host.deviceSeen(device)
                             }
-                            try channel.pipeline.syncOperations.addHandler(
+                            try addClientHandlers(
                                 ClientConnection(
                                     session: session, since: sinceParameter(head.uri), limits: limits,
-                                    logger: clientLogger, deviceID: access.deviceID))
+                                    logger: clientLogger, deviceID: access.deviceID,
+                                    readOnly: readOnlyParameter(head.uri)),
+                                limits: limits, to: channel.pipeline.syncOperations)
                         }
                     })
                 return channel.eventLoop.makeCompletedFuture {
@@ -64,6 +66,33 @@ enum WebSocketServer {
                 }
             }
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
+    }
+
+    /// Puts the handlers of an upgraded connection after NIO's frame decoder (and its protocol
+    /// error handler): the per-frame checks, NIO's aggregator of fragmented messages, then the
+    /// client connection, which sees whole messages and control frames only.
+    ///
+    /// The aggregator's limits are the connection's: a message of more than `maxMessageBytes`
+    /// (1009) or of more than `Limits.maxFragments` fragments (1008); no minimum fragment size.
+    /// Its errors and the checker's reach `ClientConnection.errorCaught`, which closes with the
+    /// code they earn (`ClientConnection.closeCode(for:)`). Ping, pong and close frames between
+    /// fragments are passed through as they come.
+    static func addClientHandlers(
+        _ connection: ClientConnection, limits: ClientConnection.Limits,
+        to pipeline: ChannelPipeline.SynchronousOperations
+    ) throws {
+        try pipeline.addHandler(ClientFrameChecker())
+        try pipeline.addHandler(
+            NIOWebSocketFrameAggregator(
+                minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: ClientConnection.Limits.maxFragments,
+                maxAccumulatedFrameSize: limits.maxMessageBytes))
+        try pipeline.addHandler(connection)
+    }
+
+    /// `readonly=1` (or `true`) of the query string: the client watches and cannot type.
+    static func readOnlyParameter(_ uri: String) -> Bool {
+        guard let q = uri.firstIndex(of: "?") else { return false }
+        return uri[uri.index(after: q)...].split(separator: "&").contains { $0 == "readonly=1" || $0 == "readonly=true" }
     }
 
     /// `since=N` of the query string: replay records with `_seq > N` (N >= 0).
@@ -119,5 +148,46 @@ private final class RefusalHandler: ChannelInboundHandler, RemovableChannelHandl
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+}
+
+/// The checks of each frame as NIO's decoder hands it over, before the aggregator joins
+/// fragments (a joined message has neither a mask key nor reserved bits to check): a reserved
+/// bit set (no extension is negotiated) or a frame the client did not mask is a protocol error
+/// (1002), passed on as `ClientFrameChecker.Violation`; nothing is read after it.
+///
+/// The fragments of a message are unmasked into buffers of their own size: the aggregator keeps
+/// them until the last one, and the decoder's slices would keep whole read buffers alive.
+final class ClientFrameChecker: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias InboundOut = WebSocketFrame
+
+    enum Violation: Error {
+        case reservedBits
+        case unmasked
+    }
+
+    private var failed = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
+        var frame = unwrapInboundIn(data)
+        let violation: Violation? =
+            frame.rsv1 || frame.rsv2 || frame.rsv3 ? .reservedBits : frame.maskKey == nil ? .unmasked : nil
+        if let violation {
+            failed = true
+            context.fireErrorCaught(violation)
+            return
+        }
+        let isFragment =
+            frame.opcode == .continuation || (!frame.fin && (frame.opcode == .text || frame.opcode == .binary))
+        guard isFragment else {
+            context.fireChannelRead(data)
+            return
+        }
+        // `unmaskedData` is a copy of the slice alone (the frame still holds the slice).
+        frame.data = frame.unmaskedData
+        frame.maskKey = nil
+        context.fireChannelRead(wrapInboundOut(frame))
     }
 }

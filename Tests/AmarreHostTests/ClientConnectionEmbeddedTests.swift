@@ -10,8 +10,9 @@ import Testing
 
 @testable import AmarreHost
 
-// `ClientConnection` on an `EmbeddedChannel`, fed `WebSocketFrame`s as NIO's decoder would
-// hand them over. Its `Session` is made but never started: no agent process is spawned. Such a
+// `ClientConnection` on an `EmbeddedChannel`, behind the handlers `WebSocketServer` puts before
+// it (the frame checker and NIO's fragment aggregator), fed `WebSocketFrame`s as NIO's decoder
+// would hand them over. Its `Session` is made but never started: no agent process is spawned. Such a
 // session reports `running` (the status a fresh `Session` starts with) and drops what clients
 // send (it has no agent), which is all the frame-level checks need.
 //
@@ -98,7 +99,7 @@ private struct Viewer {
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
         if let before { try channel.pipeline.syncOperations.addHandler(before) }
         connection = ClientConnection(session: session, since: nil, limits: limits, logger: quiet)
-        try channel.pipeline.syncOperations.addHandler(connection)
+        try WebSocketServer.addClientHandlers(connection, limits: limits, to: channel.pipeline.syncOperations)
     }
 
     /// Attached, with the hello read: what follows is what the test provokes.
@@ -233,16 +234,17 @@ struct ClientConnectionEmbeddedTests {
         try expectClosed(viewer, code: violation.code)
     }
 
-    @Test("more than 4096 fragments of one message: 1008")
+    @Test("more than 4096 fragments of one message: 1008, as soon as the 4096th is not the last")
     func tooManyFragments() throws {
         let viewer = try Viewer.attached()
         defer { viewer.tearDown() }
         try viewer.send(clientFrame(.text, "{", fin: false))
-        for _ in 0..<(ClientConnection.Limits.maxFragments - 1) {
+        for _ in 0..<(ClientConnection.Limits.maxFragments - 2) {
             try viewer.send(clientFrame(.continuation, [], fin: false))
         }
         #expect(try viewer.frames().isEmpty)
         #expect(viewer.isOpen)
+        // The 4096th fragment, not the last: the message has more than 4096.
         try viewer.send(clientFrame(.continuation, "}", fin: false))
         try expectClosed(viewer, code: 1008)
     }

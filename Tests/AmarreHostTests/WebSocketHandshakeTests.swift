@@ -344,6 +344,36 @@ struct WebSocketHandshakeTests {
         }
     }
 
+    @Test("a message in three fragments with a ping between them: one pong, and the agent gets the message once")
+    func fragmentedMessage() async throws {
+        try await HostHarness.with(instances: instances, configure: open) { h in
+            let path = try await bindWebSocket(h)
+            let session = try await h.create(CreateSessionRequest(instanceId: "cat"))
+            let client = try await RawSocketClient.connect(path, group: h.group)
+            try await client.send(httpRequest("/sessions/\(session.id.rawValue)"))
+            let received = try await client.until("the hello") { RawResponse($0).map { !ServerFrame.parse($0.rest).isEmpty } ?? false }
+            let start = received.count
+            try await client.send(
+                clientFrameBytes(opcode: 0x1, Array(#"{"frag":"#.utf8), fin: false)
+                    + clientFrameBytes(opcode: 0x9, Array("mid".utf8))
+                    + clientFrameBytes(opcode: 0x0, Array(#""men"#.utf8), fin: false)
+                    + clientFrameBytes(opcode: 0x0, Array(#"ted"}"#.utf8)))
+            // Echoed by `cat` after the message: everything before it has been answered.
+            try await client.send(clientFrameBytes(opcode: 0x1, Array(#"{"probe":1}"#.utf8)))
+            let all = try await client.until("the probe's echo") { bytes in
+                ServerFrame.parse(Array(bytes[start...])).contains { $0.text.contains(#""probe":1"#) }
+            }
+            let frames = ServerFrame.parse(Array(all[start...]))
+            #expect(frames.first == ServerFrame(fin: true, opcode: 0xA, masked: false, payload: Array("mid".utf8)))
+            #expect(frames.filter { $0.opcode == 0xA }.count == 1, "one pong: \(frames)")
+            let echoes = frames.filter { $0.opcode == 0x1 }.map(\.text)
+            #expect(echoes.filter { $0.contains(#""frag":"mented""#) }.count == 1, "echoed once, joined: \(echoes)")
+            #expect(echoes.firstIndex { $0.contains("frag") } ?? .max < echoes.firstIndex { $0.contains("probe") } ?? 0)
+            #expect(frames.allSatisfy { $0.opcode != 0x8 }, "nothing closed")
+            await client.close()
+        }
+    }
+
     @Test("an unmasked frame on the wire is closed with 1002")
     func unmaskedOnTheWire() async throws {
         try await HostHarness.with(instances: instances, configure: open) { h in
