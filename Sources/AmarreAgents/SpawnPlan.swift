@@ -11,12 +11,18 @@ public struct SpawnPlan: Sendable, Equatable {
     public var environment: [String: String]
     /// Working directory; nil keeps the host's.
     public var cwd: String?
+    /// Run under a pseudo-terminal (the `terminal` agent kind) instead of pipes.
+    public var terminal: Bool
 
-    public init(executable: String, arguments: [String], environment: [String: String], cwd: String?) {
+    /// The terminal type a `terminal` agent sees.
+    public static let terminalType = "xterm-256color"
+
+    public init(executable: String, arguments: [String], environment: [String: String], cwd: String?, terminal: Bool = false) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
         self.cwd = cwd
+        self.terminal = terminal
     }
 
     /// The claude CLI flags protocol.md §5 prescribes.
@@ -42,6 +48,9 @@ public struct SpawnPlan: Sendable, Equatable {
         switch instance.agent {
         case .command:
             argv = instance.command ?? []
+        case .terminal:
+            argv = instance.command ?? []
+            environment["TERM"] = terminalType
         case .demo:
             argv = instance.command ?? [configuration.demoAgentBin ?? "amarre-demo-agent"]
         case .pi:
@@ -66,7 +75,9 @@ public struct SpawnPlan: Sendable, Equatable {
         else {
             throw AmarreError(.spawnFailed, detail: "instance \(instance.id): \(program) not found or not executable")
         }
-        return SpawnPlan(executable: executable, arguments: argv, environment: environment, cwd: request.cwd)
+        return SpawnPlan(
+            executable: executable, arguments: argv, environment: environment, cwd: request.cwd,
+            terminal: instance.agent == .terminal)
     }
 
     /// Resolves a program name like a shell does: a name with a slash is taken as is,

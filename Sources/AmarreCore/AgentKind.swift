@@ -13,6 +13,10 @@ public struct AgentKind: RawRepresentable, Hashable, Sendable, Codable, CustomSt
     /// Anthropic's `claude` CLI in stream-json mode.
     public static let claudeCode = AgentKind(rawValue: "claude-code")
 
-    public static let known: [AgentKind] = [.command, .demo, .pi, .claudeCode]
+    /// Any program with a terminal UI (a shell, aider, a TUI), run under a pseudo-terminal;
+    /// argv in the instance's `command`.
+    public static let terminal = AgentKind(rawValue: "terminal")
+
+    public static let known: [AgentKind] = [.command, .demo, .pi, .claudeCode, .terminal]
     public var description: String { rawValue }
 }

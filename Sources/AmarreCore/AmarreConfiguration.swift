@@ -33,6 +33,9 @@ public struct AmarreConfiguration: Sendable, Equatable {
     /// above which the host stops reading agents' output until the writer catches up
     /// (default 32 MiB): the log never grows in memory without bound.
     public var storeBacklogBytes: Int = 32 << 20
+    /// `AMARRE_TERMINAL_SCROLLBACK_BYTES`: output of a `terminal` session a new viewer is sent
+    /// to redraw its screen (the newest records, default 4 MiB).
+    public var terminalScrollbackBytes: Int = 4 << 20
     /// `AMARRE_STDIN_BUFFER_BYTES`: bytes queued for an agent's stdin before the host stops
     /// reading that session's clients (default 1 MiB).
     public var stdinBufferBytes: Int = 1 << 20
@@ -255,6 +258,7 @@ extension AmarreConfiguration {
         config.clientBufferBytes = try positive("AMARRE_CLIENT_BUFFER_BYTES", config.clientBufferBytes)
         config.clientStallMs = try positive("AMARRE_CLIENT_STALL_MS", config.clientStallMs)
         config.storeBacklogBytes = try positive("AMARRE_STORE_BACKLOG_BYTES", config.storeBacklogBytes)
+        config.terminalScrollbackBytes = try positive("AMARRE_TERMINAL_SCROLLBACK_BYTES", config.terminalScrollbackBytes)
         config.stdinBufferBytes = try positive("AMARRE_STDIN_BUFFER_BYTES", config.stdinBufferBytes)
         config.stderrLineBytes = try positive("AMARRE_STDERR_LINE_BYTES", config.stderrLineBytes)
         config.pingIntervalMs = try positive("AMARRE_PING_INTERVAL_MS", config.pingIntervalMs)
@@ -410,9 +414,9 @@ extension InstanceConfig {
             throw ConfigurationError(
                 "instance \"\(id)\": unknown agent \"\(agent)\" (known: \(AgentKind.known.map(\.rawValue).joined(separator: ", ")))")
         }
-        if agent == .command {
+        if agent == .command || agent == .terminal {
             guard let command, let first = command.first, !first.isEmpty else {
-                throw ConfigurationError("instance \"\(id)\": agent \"command\" needs a non-empty \"command\" argv")
+                throw ConfigurationError("instance \"\(id)\": agent \"\(agent)\" needs a non-empty \"command\" argv")
             }
         }
     }

@@ -15,6 +15,8 @@ import Glibc
 /// Receives what happens to an agent process. Called on the session's event loop.
 protocol AgentProcessDelegate: AnyObject {
     func agentWrote(_ output: LineSplitter.Output)
+    /// Bytes a program under a pseudo-terminal wrote (no lines: a terminal's output).
+    func agentWroteTerminal(_ bytes: ByteBuffer)
     /// A batch of reads ended: flush what was written to clients.
     func agentReadComplete()
     func agentStdoutClosed()
@@ -35,6 +37,10 @@ final class AgentProcess {
     private var stdout: (any Channel)?
     private var stderr: (any Channel)?
     private var exitSource: (any DispatchSourceRead)?
+    /// The pseudo-terminal's master, for its size (a `terminal` agent only; -1 otherwise).
+    private var terminalControl: Int32 = -1
+    /// Runs under a pseudo-terminal, leading a session of its own.
+    private(set) var isTerminal = false
     private(set) var exited = false
     weak var delegate: (any AgentProcessDelegate)?
 
@@ -44,8 +50,12 @@ final class AgentProcess {
         self.logger = logger
     }
 
-    /// Forks and execs the plan. Must run on `eventLoop`, whose thread outlives the child
-    /// (the parent-death signal is tied to the spawning thread).
+    /// The size a terminal starts with.
+    static let initialTerminalSize = (cols: 80, rows: 24)
+
+    /// Forks and execs the plan (under a pseudo-terminal when `plan.terminal`). Must run on
+    /// `eventLoop`, whose thread outlives the child (the parent-death signal is tied to the
+    /// spawning thread).
     static func spawn(
         _ plan: SpawnPlan,
         on eventLoop: any EventLoop,
@@ -56,12 +66,18 @@ final class AgentProcess {
         eventLoop.assertInEventLoop()
         var child = amarre_child()
         var step: UnsafePointer<CChar>?
+        var control: Int32 = -1
+        let size = initialTerminalSize
         let err = withCStrings(plan.arguments) { argv in
             withCStrings(plan.environmentStrings) { envp in
-                if let cwd = plan.cwd {
-                    return cwd.withCString { amarre_spawn(plan.executable, argv, envp, $0, &child, &step) }
+                func spawn(_ cwd: UnsafePointer<CChar>?) -> Int32 {
+                    plan.terminal
+                        ? amarre_spawn_pty(
+                            plan.executable, argv, envp, cwd, UInt16(size.cols), UInt16(size.rows), &child, &control, &step)
+                        : amarre_spawn(plan.executable, argv, envp, cwd, &child, &step)
                 }
-                return amarre_spawn(plan.executable, argv, envp, nil, &child, &step)
+                if let cwd = plan.cwd { return cwd.withCString { spawn($0) } }
+                return spawn(nil)
             }
         }
         if err != 0 {
@@ -75,6 +91,8 @@ final class AgentProcess {
         var agentLogger = logger
         agentLogger[metadataKey: "child.pid"] = "\(child.pid)"
         let process = AgentProcess(pid: child.pid, eventLoop: eventLoop, logger: agentLogger)
+        process.terminalControl = control
+        process.isTerminal = plan.terminal
         process.delegate = delegate
         process.watchExit(pidfd: child.pidfd)
         process.attachPipes(child, configuration: configuration)
@@ -85,17 +103,26 @@ final class AgentProcess {
         let loop = eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         let limit = configuration.maxRecordBytes
+        let terminal = terminalControl >= 0
         let stdoutFuture = NIOPipeBootstrap(group: loop)
             .channelOption(.maxMessagesPerRead, value: 16)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        AgentStdoutHandler(process: bound, maxRecordBytes: limit))
+                    if terminal {
+                        try channel.pipeline.syncOperations.addHandler(AgentTerminalHandler(process: bound))
+                    } else {
+                        try channel.pipeline.syncOperations.addHandler(
+                            AgentStdoutHandler(process: bound, maxRecordBytes: limit))
+                    }
                 }
             }
             .takingOwnershipOfDescriptor(input: child.stdout_fd)
         let stderrLogger = logger
-        let stderrFuture = NIOPipeBootstrap(group: loop)
+        // Under a pseudo-terminal stderr is the terminal too.
+        let stderrFuture: EventLoopFuture<any Channel> =
+            child.stderr_fd < 0
+            ? loop.makeFailedFuture(ChannelError.inputClosed)
+            : NIOPipeBootstrap(group: loop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
@@ -127,7 +154,7 @@ final class AgentProcess {
             switch result {
             case .success(let channel): self.stderr = channel
             case .failure:
-                close(child.stderr_fd)
+                if child.stderr_fd >= 0 { close(child.stderr_fd) }
             }
         }
         stdinFuture.assumeIsolated().whenComplete { result in
@@ -171,11 +198,33 @@ final class AgentProcess {
         stdin?.close(promise: nil)
     }
 
-    /// Sends `signal` to the agent's whole process group.
+    /// Sends `signal` to the agent's whole process group; for a `terminal` agent, to every
+    /// process of its session too (a shell puts each job in a process group of its own).
     func signalGroup(_ signal: Int32) {
         guard !exited else { return }
         if kill(-pid, signal) != 0 {
             logger.debug("signal to agent group failed", metadata: ["signal": "\(signal)", "errno": "\(errno)"])
+        }
+        if isTerminal {
+            AgentProcess.signalSession(pid, signal)
+            // Closing a terminal hangs it up: an interactive shell ignores SIGTERM, not SIGHUP.
+            if signal == SIGTERM {
+                kill(-pid, SIGHUP)
+                AgentProcess.signalSession(pid, SIGHUP)
+            }
+        }
+    }
+
+    /// Signals every process whose session is `sid` (read from /proc/<pid>/stat).
+    static func signalSession(_ sid: pid_t, _ signal: Int32) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+        for entry in entries {
+            guard let pid = pid_t(entry), pid != sid, let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // After "pid (comm)": state ppid pgrp session …
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 3, pid_t(fields[3]) == sid { kill(pid, signal) }
         }
     }
 
@@ -191,6 +240,21 @@ final class AgentProcess {
     func closeOutputs() {
         stdout?.close(promise: nil)
         stderr?.close(promise: nil)
+        closeTerminalControl()
+    }
+
+    /// Sets the size of the agent's terminal (a `terminal` agent): the kernel tells its
+    /// foreground process group (SIGWINCH).
+    func setTerminalSize(cols: Int, rows: Int) {
+        guard terminalControl >= 0, !exited else { return }
+        let err = amarre_set_window_size(terminalControl, UInt16(clamping: cols), UInt16(clamping: rows))
+        if err != 0 { logger.debug("terminal resize failed", metadata: ["errno": "\(err)"]) }
+    }
+
+    private func closeTerminalControl() {
+        guard terminalControl >= 0 else { return }
+        close(terminalControl)
+        terminalControl = -1
     }
 
     // MARK: exit
@@ -212,11 +276,14 @@ final class AgentProcess {
             thread.start()
             return
         }
+        let terminal = isTerminal
         let source = DispatchSource.makeReadSource(fileDescriptor: pidfd, queue: AgentProcess.exitQueue)
         source.setEventHandler {
             // The child is a zombie now: its pid and process-group id cannot be reused yet,
-            // so this SIGKILL reaches only processes it left behind in its group.
+            // so this SIGKILL reaches only processes it left behind in its group (and, under a
+            // terminal, in its session).
             kill(-pid, SIGKILL)
+            if terminal { AgentProcess.signalSession(pid, SIGKILL) }
             var status: Int32 = 0
             guard amarre_try_reap(pid, &status) == 1 else { return }
             source.cancel()
@@ -243,6 +310,7 @@ final class AgentProcess {
     // MARK: called by the pipe handlers
 
     fileprivate func stdoutOutput(_ output: LineSplitter.Output) { delegate?.agentWrote(output) }
+    fileprivate func terminalOutput(_ bytes: ByteBuffer) { delegate?.agentWroteTerminal(bytes) }
     fileprivate func stdoutReadComplete() { delegate?.agentReadComplete() }
     fileprivate func stdoutClosed() {
         stdout = nil
@@ -290,6 +358,33 @@ private final class AgentStdoutHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// Reads what a program under a pseudo-terminal writes: bytes, passed on as they come.
+private final class AgentTerminalHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private let process: NIOLoopBound<AgentProcess>
+
+    init(process: NIOLoopBound<AgentProcess>) { self.process = process }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        process.value.terminalOutput(unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        process.value.stdoutReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let p = process.value
+        p.stdoutReadComplete()
+        p.stdoutClosed()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // EIO once the program and everything holding the terminal have gone: the end.
         context.close(promise: nil)
     }
 }

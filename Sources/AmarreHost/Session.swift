@@ -53,6 +53,12 @@ final class Session {
     private var agentExitSeen = false
     /// When the first record of the agent read being relayed arrived (relay latency).
     private var readStarted: NIODeadline?
+    /// A `terminal` program's output not yet published: coalesced for at most
+    /// `terminalFlushDelay`, published in records of at most `terminalChunkBytes`.
+    private var terminalPending: [UInt8] = []
+    private var terminalFlush: Scheduled<Void>?
+    static let terminalFlushDelay = TimeAmount.milliseconds(5)
+    static let terminalChunkBytes = 64 << 10
 
     /// How long a process that exited may keep its stdout open (a stray child holding it)
     /// before the crash is reported anyway.
@@ -82,7 +88,8 @@ final class Session {
         self.core = SessionCore(
             lastSeq: restored?.lastSeq ?? 0, seqReserved: restored?.seqReserved ?? 0, resumeToken: restored?.resumeToken,
             carry: AdapterCarry(jsonText: restored?.agentState), restartPolicy: instance.restart,
-            restartBaseDelayMs: host.configuration.restartBackoffMs, notificationGraceMs: Int64(host.configuration.pushGraceMs))
+            restartBaseDelayMs: host.configuration.restartBackoffMs, notificationGraceMs: Int64(host.configuration.pushGraceMs),
+            terminalScrollbackBytes: instance.agent == .terminal ? host.configuration.terminalScrollbackBytes : nil)
         var logger = host.logger
         logger[metadataKey: "session.id"] = "\(id)"
         self.logger = logger
@@ -277,6 +284,10 @@ final class Session {
                 if !visible { checkOpenRequests() }
             case .lifecycle(let action):
                 perform(action)
+            case .writeTerminal(let bytes):
+                agent?.writeStdin(ByteBuffer(bytes: bytes))
+            case .resizeTerminal(let size):
+                agent?.setTerminalSize(cols: size.cols, rows: size.rows)
             }
         }
     }
@@ -375,9 +386,11 @@ final class Session {
         }
         clients.append(client)
         attention.attached(ObjectIdentifier(client))
-        client.send(hello)
+        client.send(hello(readOnly: client.readOnly))
         client.start(at: lastSeq)
         if clientsPaused { client.setReading(false) }
+        // A new viewer of a terminal gets the kept scrollback to draw its screen from.
+        let since = since ?? core.terminalScrollbackStart
         if let since, since < lastSeq {
             HostMetrics.replays.increment()
             if store != nil {
@@ -452,13 +465,15 @@ final class Session {
     func detach(_ client: ClientConnection) {
         if let i = clients.firstIndex(where: { $0 === client }) { clients.remove(at: i) }
         attention.detached(ObjectIdentifier(client))
+        core.clientLeft(ObjectIdentifier(client))
         checkOpenRequests()
     }
 
-    private var hello: ServerRecord {
+    private func hello(readOnly: Bool) -> ServerRecord {
         .hello(ServerRecord.HelloFields(
             sessionId: id.rawValue, instanceId: instance.id, agent: instance.agent.rawValue, status: status.rawValue,
-            seq: lastSeq, capabilities: Session.capabilities))
+            seq: lastSeq, capabilities: core.terminal == nil ? Session.capabilities : Session.capabilities + ["terminal"],
+            terminal: core.terminal.map { ($0.size, readOnly) }))
     }
 
     private static let capabilities = [
@@ -476,7 +491,10 @@ final class Session {
                 // Pretty-printed JSON: its newlines are whitespace outside strings.
                 line = ByteBuffer(bytes: message.readableBytesView.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 })
             }
-            perform(core.clientSent(Array(line.readableBytesView), summary: whole), from: client)
+            perform(
+                core.clientSent(
+                    Array(line.readableBytesView), summary: whole, client: ObjectIdentifier(client), readOnly: client.readOnly),
+                from: client)
         } else {
             var rest = message
             var splitter = LineSplitter(maxRecordBytes: max(1, message.readableBytes))
@@ -484,7 +502,11 @@ final class Session {
             let handle: (LineSplitter.Output) -> Void = { output in
                 guard case .record(let line) = output else { return }
                 if let summary = line.withUnsafeReadableBytes({ JSONScanner.scan($0) }) {
-                    self.perform(self.core.clientSent(Array(line.readableBytesView), summary: summary), from: client)
+                    self.perform(
+                        self.core.clientSent(
+                            Array(line.readableBytesView), summary: summary, client: ObjectIdentifier(client),
+                            readOnly: client.readOnly),
+                        from: client)
                 } else {
                     invalid += 1
                 }
@@ -521,7 +543,7 @@ final class Session {
             throw AmarreError(.notRunning, detail: "the session is \(status.rawValue)")
         }
         let after = lastSeq
-        perform(core.inject(Array(line.utf8)))
+        perform(try core.inject(Array(line.utf8)))
         agent.flushStdin()
         flushClients()
         return after
@@ -610,7 +632,41 @@ extension Session: AgentProcessDelegate {
         agent?.setReadingOutput(true)
     }
 
-    func agentStdoutClosed() { perform(core.stdoutClosed()) }
+    func agentWroteTerminal(_ bytes: ByteBuffer) {
+        if readStarted == nil { readStarted = .now() }
+        terminalPending += bytes.readableBytesView
+        if terminalPending.count >= Session.terminalChunkBytes {
+            publishTerminalOutput()
+        } else if terminalFlush == nil {
+            terminalFlush = eventLoop.assumeIsolated().scheduleTask(in: Session.terminalFlushDelay) { [self] in
+                terminalFlush = nil
+                publishTerminalOutput()
+                flushClients()
+            }
+        }
+    }
+
+    /// Publishes what the terminal wrote since the last record, in bounded records.
+    private func publishTerminalOutput() {
+        terminalFlush?.cancel()
+        terminalFlush = nil
+        var start = 0
+        while start < terminalPending.count {
+            let end = min(terminalPending.count, start + Session.terminalChunkBytes)
+            perform(core.terminalOutput(Array(terminalPending[start..<end])))
+            start = end
+        }
+        terminalPending.removeAll(keepingCapacity: terminalPending.capacity <= Session.terminalChunkBytes)
+    }
+
+    func agentStdoutClosed() {
+        // Every byte the program wrote is published before its end is reported.
+        if !terminalPending.isEmpty {
+            publishTerminalOutput()
+            flushClients()
+        }
+        perform(core.stdoutClosed())
+    }
 
     func agentExited(_ status: ExitStatus) {
         // What is left in the pipe (at most its capacity) is read even over the backlog, so

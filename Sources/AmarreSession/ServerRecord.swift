@@ -14,6 +14,20 @@ public enum ServerRecord: Sendable, Equatable {
     case requestWithdrawn(id: String)
     case sessionEvent(SessionEvent)
     case pushSent(trigger: String, tokens: Int, requestId: String?)
+    /// A terminal session's output: `{"type":"terminal.output","data":"<base64>"}`.
+    case terminalOutput(base64: String)
+    /// A terminal session's size changed: `{"type":"terminal.size","cols":C,"rows":R}`.
+    case terminalSize(TerminalSize)
+
+    /// Columns and rows of a terminal.
+    public struct TerminalSize: Sendable, Equatable {
+        public var cols: Int
+        public var rows: Int
+        public init(cols: Int, rows: Int) {
+            self.cols = cols
+            self.rows = rows
+        }
+    }
 
     public struct HelloFields: Sendable, Equatable {
         public var sessionId: String
@@ -22,14 +36,26 @@ public enum ServerRecord: Sendable, Equatable {
         public var status: String
         public var seq: Int64
         public var capabilities: [String]
+        /// A terminal session's current size, and whether this client is read-only.
+        public var terminal: (size: TerminalSize, readOnly: Bool)?
 
-        public init(sessionId: String, instanceId: String, agent: String, status: String, seq: Int64, capabilities: [String]) {
+        public init(
+            sessionId: String, instanceId: String, agent: String, status: String, seq: Int64, capabilities: [String],
+            terminal: (size: TerminalSize, readOnly: Bool)? = nil
+        ) {
             self.sessionId = sessionId
             self.instanceId = instanceId
             self.agent = agent
             self.status = status
             self.seq = seq
             self.capabilities = capabilities
+            self.terminal = terminal
+        }
+
+        public static func == (a: HelloFields, b: HelloFields) -> Bool {
+            a.sessionId == b.sessionId && a.instanceId == b.instanceId && a.agent == b.agent && a.status == b.status
+                && a.seq == b.seq && a.capabilities == b.capabilities && a.terminal?.size == b.terminal?.size
+                && a.terminal?.readOnly == b.terminal?.readOnly
         }
     }
 
@@ -50,12 +76,19 @@ public enum ServerRecord: Sendable, Equatable {
     public var json: String {
         switch self {
         case .hello(let h):
-            return object("amarre.hello", [
+            var members = [
                 ("protocol", JSONText.quote(ControlProtocol.version)), ("sessionId", JSONText.quote(h.sessionId)),
                 ("instanceId", JSONText.quote(h.instanceId)), ("agent", JSONText.quote(h.agent)),
                 ("status", JSONText.quote(h.status)), ("seq", String(h.seq)),
                 ("capabilities", "[" + h.capabilities.map(JSONText.quote).joined(separator: ",") + "]"),
-            ])
+            ]
+            if let terminal = h.terminal {
+                members.append((
+                    "terminal",
+                    "{\"cols\":\(terminal.size.cols),\"rows\":\(terminal.size.rows),\"readonly\":\(terminal.readOnly)}"
+                ))
+            }
+            return object("amarre.hello", members)
         case .replayGap(let from, let to):
             return object("amarre.replay_gap", [("from", String(from)), ("to", String(to))])
         case .error(let code, let detail, let id, let bytes, let limit):
@@ -75,6 +108,11 @@ public enum ServerRecord: Sendable, Equatable {
             return object("amarre.push_sent", members)
         case .sessionEvent(let event):
             return object("amarre.session_event", Self.members(of: event))
+        case .terminalOutput(let base64):
+            // Base64's alphabet needs no escaping.
+            return object("terminal.output", [("data", "\"" + base64 + "\"")])
+        case .terminalSize(let size):
+            return object("terminal.size", [("cols", String(size.cols)), ("rows", String(size.rows))])
         }
     }
 

@@ -40,7 +40,33 @@ public struct SessionCore: Sendable {
         case presence(visible: Bool)
         /// What the agent's lifecycle asks for (signals, timers, the crash report, the end).
         case lifecycle(AgentLifecycle.Action)
+        /// Bytes for a `terminal` agent's terminal, as typed.
+        case writeTerminal([UInt8])
+        /// Set the terminal's size.
+        case resizeTerminal(ServerRecord.TerminalSize)
     }
+
+    /// A viewer, as the driver names it (the core keeps each one's wanted terminal size).
+    public typealias ClientKey = ObjectIdentifier
+
+    /// A `terminal` session's state: the program's size, who typed last, the sizes viewers
+    /// asked for, and which output records form the scrollback a new viewer is sent.
+    public struct TerminalState: Sendable {
+        public internal(set) var size = ServerRecord.TerminalSize(cols: 80, rows: 24)
+        /// The viewer that typed last: the size follows it (tmux's "latest").
+        public internal(set) var typist: ClientKey?
+        var wanted: [ClientKey: ServerRecord.TerminalSize] = [:]
+        /// `(seq, raw bytes)` of the output records kept for new viewers, oldest first.
+        var kept: [(seq: Int64, bytes: Int)] = []
+        var keptHead = 0
+        var keptBytes = 0
+        let scrollbackBytes: Int
+    }
+
+    /// Largest `terminal.input` taken, decoded bytes.
+    public static let maxTerminalInputBytes = 64 << 10
+    /// Largest side of a terminal a client may ask for.
+    public static let maxTerminalSide = 1000
 
     /// A question the agent asked that is still open.
     public struct OpenRequest: Sendable, Equatable {
@@ -72,6 +98,8 @@ public struct SessionCore: Sendable {
     /// An agent process is there to write to (running or stopping).
     public private(set) var hasAgent = false
     private var adapter: (any AgentAdapter)?
+    /// Set for a `terminal` session.
+    public private(set) var terminal: TerminalState?
     /// How long after a question is asked its notification is due, ms.
     private let notificationGraceMs: Int64
     /// Wall-clock time, ms since the epoch (tests give their own).
@@ -85,9 +113,10 @@ public struct SessionCore: Sendable {
     public init(
         lastSeq: Int64 = 0, seqReserved: Int64 = 0, resumeToken: String? = nil, carry: AdapterCarry = AdapterCarry(),
         restartPolicy: RestartPolicy? = nil, restartBaseDelayMs: Int = 1000, notificationGraceMs: Int64 = 0,
-        clock: @escaping @Sendable () -> Int64 = SessionCore.wallClock
+        clock: @escaping @Sendable () -> Int64 = SessionCore.wallClock, terminalScrollbackBytes: Int? = nil
     ) {
         self.clock = clock
+        self.terminal = terminalScrollbackBytes.map { TerminalState(scrollbackBytes: max(1, $0)) }
         self.lastSeq = max(lastSeq, seqReserved)
         self.seqReserved = seqReserved
         self.resumeToken = resumeToken
@@ -181,14 +210,21 @@ public struct SessionCore: Sendable {
 
     // MARK: clients
 
-    /// One JSON value a client sent (already validated, one line).
-    public mutating func clientSent(_ line: [UInt8], summary: JSONScanner.Summary) -> [Effect] {
+    /// One JSON value a client sent (already validated, one line). `client` and `readOnly`
+    /// matter to a `terminal` session.
+    public mutating func clientSent(
+        _ line: [UInt8], summary: JSONScanner.Summary, client: ClientKey? = nil, readOnly: Bool = false
+    ) -> [Effect] {
         var effects = [Effect]()
         if let type = summary.type, type.hasPrefix("amarre.") {
             // The server's own frames: consumed here, never the agent's business.
             if type == "amarre.presence", let visible = JSONValue.parse(line)?["visible"]?.boolValue {
                 effects.append(.presence(visible: visible))
             }
+            return effects
+        }
+        if terminal != nil {
+            terminalFrame(line, type: summary.type, client: client, readOnly: readOnly, into: &effects)
             return effects
         }
         if summary.type == "extension_ui_response", let answerID = summary.id {
@@ -218,7 +254,10 @@ public struct SessionCore: Sendable {
     }
 
     /// A command written for the agent as a client's would be (REST prompt and abort).
-    public mutating func inject(_ line: [UInt8]) -> [Effect] {
+    public mutating func inject(_ line: [UInt8]) throws(AmarreError) -> [Effect] {
+        guard terminal == nil else {
+            throw AmarreError.badRequest("a terminal session takes terminal.input frames, not prompts")
+        }
         var effects = [Effect]()
         toAgent(line, into: &effects)
         return effects
@@ -249,6 +288,97 @@ public struct SessionCore: Sendable {
     /// The questions open now, oldest first, as they were published.
     public var openRequestRecords: [[UInt8]] {
         openRequests.values.sorted { $0.seq < $1.seq }.map(\.record)
+    }
+
+    // MARK: - Terminal sessions
+
+    /// What a `terminal` program wrote: one `terminal.output` record (the driver coalesces and
+    /// bounds the chunks), kept for new viewers within the scrollback.
+    public mutating func terminalOutput(_ bytes: [UInt8]) -> [Effect] {
+        guard !bytes.isEmpty else { return [] }
+        var effects = [Effect]()
+        publish(.terminalOutput(base64: Base64.encode(bytes)), into: &effects)
+        if var state = terminal {
+            state.kept.append((lastSeq, bytes.count))
+            state.keptBytes += bytes.count
+            // The newest record always stays, however large.
+            while state.keptBytes > state.scrollbackBytes, state.kept.count - state.keptHead > 1 {
+                state.keptBytes -= state.kept[state.keptHead].bytes
+                state.keptHead += 1
+            }
+            if state.keptHead > 1024, state.keptHead * 2 > state.kept.count {
+                state.kept.removeFirst(state.keptHead)
+                state.keptHead = 0
+            }
+            terminal = state
+        }
+        return effects
+    }
+
+    /// Where a new viewer of a `terminal` session starts reading the log: after this number
+    /// it gets the kept scrollback (nil: not a terminal session).
+    public var terminalScrollbackStart: Int64? {
+        guard let state = terminal else { return nil }
+        guard state.keptHead < state.kept.count else { return lastSeq }
+        return state.kept[state.keptHead].seq - 1
+    }
+
+    /// A viewer went away: its wanted size is forgotten; if it typed last, nobody did.
+    public mutating func clientLeft(_ client: ClientKey) {
+        guard var state = terminal else { return }
+        state.wanted[client] = nil
+        if state.typist == client { state.typist = nil }
+        terminal = state
+    }
+
+    private mutating func terminalFrame(
+        _ line: [UInt8], type: String?, client: ClientKey?, readOnly: Bool, into effects: inout [Effect]
+    ) {
+        switch type {
+        case "terminal.input":
+            guard !readOnly else {
+                effects.append(.reply(.error("read_only", detail: "this client is attached read-only")))
+                return
+            }
+            guard let text = JSONValue.parse(line)?["data"]?.stringValue, let bytes = Base64.decode(text) else {
+                effects.append(.reply(.error("invalid_input", detail: "terminal.input needs \"data\": base64 text")))
+                return
+            }
+            guard bytes.count <= SessionCore.maxTerminalInputBytes else {
+                effects.append(
+                    .reply(.error("input_too_large", bytes: bytes.count, limit: SessionCore.maxTerminalInputBytes)))
+                return
+            }
+            if let client, terminal?.typist != client {
+                terminal?.typist = client
+                if let wanted = terminal?.wanted[client] { resize(to: wanted, into: &effects) }
+            }
+            if hasAgent, !bytes.isEmpty { effects.append(.writeTerminal(bytes)) }
+        case "terminal.resize":
+            // A read-only viewer watches at the size the others set.
+            guard !readOnly else { return }
+            let value = JSONValue.parse(line)
+            guard let cols = value?["cols"]?.intValue, let rows = value?["rows"]?.intValue,
+                (1...SessionCore.maxTerminalSide).contains(cols), (1...SessionCore.maxTerminalSide).contains(rows)
+            else {
+                effects.append(
+                    .reply(.error("invalid_size", detail: "cols and rows must be 1 to \(SessionCore.maxTerminalSide)")))
+                return
+            }
+            let size = ServerRecord.TerminalSize(cols: cols, rows: rows)
+            if let client { terminal?.wanted[client] = size }
+            if terminal?.typist == nil || terminal?.typist == client { resize(to: size, into: &effects) }
+        default:
+            effects.append(
+                .reply(.error("unsupported", detail: "a terminal session takes terminal.input and terminal.resize")))
+        }
+    }
+
+    private mutating func resize(to size: ServerRecord.TerminalSize, into effects: inout [Effect]) {
+        guard terminal != nil, terminal?.size != size else { return }
+        terminal?.size = size
+        if hasAgent { effects.append(.resizeTerminal(size)) }
+        publish(.terminalSize(size), into: &effects)
     }
 
     // MARK: - Records
@@ -373,5 +503,17 @@ public struct SessionCore: Sendable {
     private func save(waitForCommit: Bool, into effects: inout [Effect]) {
         guard !deleted else { return }
         effects.append(.saveSession(waitForCommit: waitForCommit))
+    }
+}
+
+/// RFC 4648 base64, standard alphabet with padding, for terminal bytes.
+enum Base64 {
+    static func encode(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
+    }
+
+    /// Nil unless `text` is well-formed base64 (whitespace not allowed).
+    static func decode(_ text: String) -> [UInt8]? {
+        Data(base64Encoded: text).map { Array($0) }
     }
 }

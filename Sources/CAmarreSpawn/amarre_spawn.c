@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -97,6 +99,91 @@ int amarre_spawn(const char *path, char *const argv[], char *const envp[], const
     out->stderr_fd = errp[0];
     out->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     return 0;
+}
+
+int amarre_spawn_pty(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                     unsigned short cols, unsigned short rows, amarre_child *out, int *control_fd,
+                     const char **failed_step) {
+    static const char *steps[] = {"fork", "chdir", "exec", "dup2", "pipe", "openpty"};
+    int report[2] = {-1, -1};
+    *failed_step = NULL;
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    char name[128];
+    if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0 || ptsname_r(master, name, sizeof name) != 0) {
+        int err = errno;
+        if (master >= 0) close(master);
+        *failed_step = steps[5];
+        return err;
+    }
+    struct winsize size = {.ws_row = rows, .ws_col = cols};
+    ioctl(master, TIOCSWINSZ, &size);
+    int input = fcntl(master, F_DUPFD_CLOEXEC, 3);
+    int control = fcntl(master, F_DUPFD_CLOEXEC, 3);
+    if (input < 0 || control < 0 || pipe2(report, O_CLOEXEC) != 0) {
+        int err = errno;
+        close(master);
+        if (input >= 0) close(input);
+        if (control >= 0) close(control);
+        close_pair(report);
+        *failed_step = steps[4];
+        return err;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = errno;
+        close(master); close(input); close(control); close_pair(report);
+        *failed_step = steps[0];
+        return err;
+    }
+    if (pid == 0) {
+        /* A session of its own: its pid is also its process group, and the terminal below
+         * becomes its controlling terminal (job control, ^C reaching the foreground job). */
+        setsid();
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127);
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        for (int s = 1; s < NSIG; s++) {
+            if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
+        }
+        int slave = open(name, O_RDWR);
+        if (slave < 0) child_fail(report[1], 3, errno);
+        ioctl(slave, TIOCSCTTY, 0);
+        if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0) child_fail(report[1], 3, errno);
+        if (slave > 2) close(slave);
+        cloexec_above_stderr();
+        if (cwd && chdir(cwd) != 0) child_fail(report[1], 1, errno);
+        execve(path, argv, envp);
+        child_fail(report[1], 2, errno);
+    }
+    close(report[1]);
+    int msg[2];
+    ssize_t n;
+    do { n = read(report[0], msg, sizeof msg); } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof msg) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        close(master); close(input); close(control);
+        *failed_step = steps[msg[0]];
+        return msg[1];
+    }
+    fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+    fcntl(input, F_SETFL, fcntl(input, F_GETFL) | O_NONBLOCK);
+    out->pid = pid;
+    out->stdin_fd = input;
+    out->stdout_fd = master;
+    out->stderr_fd = -1;
+    out->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    *control_fd = control;
+    return 0;
+}
+
+int amarre_set_window_size(int fd, unsigned short cols, unsigned short rows) {
+    struct winsize size = {.ws_row = rows, .ws_col = cols};
+    return ioctl(fd, TIOCSWINSZ, &size) == 0 ? 0 : errno;
 }
 
 int amarre_try_reap(pid_t pid, int *status) {

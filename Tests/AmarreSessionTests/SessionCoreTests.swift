@@ -250,13 +250,13 @@ struct SessionCoreClientTests {
     }
 
     @Test("a prompt goes to the agent; without an agent process nothing is written")
-    func promptToAgent() {
+    func promptToAgent() throws {
         var core = runningCore()
         let prompt = #"{"type":"prompt","message":"hi"}"#
         #expect(core.clientSent(bytes(prompt), summary: summary(prompt)) == [.writeAgent(bytes(prompt))])
         core.agentGone()
         #expect(core.clientSent(bytes(prompt), summary: summary(prompt)).isEmpty)
-        #expect(core.inject(bytes(prompt)).isEmpty)
+        #expect(try core.inject(bytes(prompt)).isEmpty)
     }
 }
 
@@ -364,5 +364,115 @@ struct SessionCoreLifecycleTests {
         #expect(core.restartDecision(after: ExitStatus(exitCode: 1, signal: nil), nowMs: 0) == .restart(attempt: 1, delayMs: 100))
         #expect(core.restartDecision(after: ExitStatus(exitCode: 1, signal: nil), nowMs: 10) == .restart(attempt: 2, delayMs: 200))
         #expect(core.restartDecision(after: ExitStatus(exitCode: 1, signal: nil), nowMs: 20) == .giveUp(attempts: 2))
+    }
+}
+
+final class Viewer {}
+
+private func terminalCore(scrollback: Int = 100) -> SessionCore {
+    var core = SessionCore(terminalScrollbackBytes: scrollback)
+    _ = core.agentStarted(adapter: nil)
+    return core
+}
+
+private func input(_ text: String) -> String {
+    #"{"type":"terminal.input","data":""# + Data(text.utf8).base64EncodedString() + #""}"#
+}
+
+private func resize(_ cols: Int, _ rows: Int) -> String { #"{"type":"terminal.resize","cols":\#(cols),"rows":\#(rows)}"# }
+
+@Suite("SessionCore: terminal sessions")
+struct SessionCoreTerminalTests {
+    // Kept alive: two identifiers of objects that live at once differ.
+    let viewers = (Viewer(), Viewer())
+    var a: SessionCore.ClientKey { ObjectIdentifier(viewers.0) }
+    var b: SessionCore.ClientKey { ObjectIdentifier(viewers.1) }
+
+    @Test("output becomes terminal.output records, base64, in the sequence")
+    func output() {
+        var core = terminalCore()
+        let effects = core.terminalOutput(Array("hi\u{1B}[0m".utf8))
+        #expect(broadcasts(effects) == [#"{"_seq":1,"type":"terminal.output","data":"aGkbWzBt"}"#])
+        #expect(appended(effects).map(\.2) == ["terminal.output"])
+        #expect(core.terminalOutput([]).isEmpty)
+    }
+
+    @Test("typed input is written as bytes; the size follows the viewer that typed last")
+    func latestTypist() {
+        var core = terminalCore()
+        let first = core.clientSent(bytes(resize(100, 30)), summary: summary(resize(100, 30)), client: a)
+        #expect(first.first == .resizeTerminal(.init(cols: 100, rows: 30)))
+        #expect(broadcasts(first) == [#"{"_seq":1,"type":"terminal.size","cols":100,"rows":30}"#])
+        #expect(core.clientSent(bytes(input("ls\r")), summary: summary(input("ls\r")), client: a) == [.writeTerminal(bytes("ls\r"))])
+        // b is not the typist: its size is remembered, not applied.
+        #expect(core.clientSent(bytes(resize(50, 20)), summary: summary(resize(50, 20)), client: b).isEmpty)
+        let typed = core.clientSent(bytes(input("x")), summary: summary(input("x")), client: b)
+        #expect(typed.first == .resizeTerminal(.init(cols: 50, rows: 20)))
+        #expect(typed.last == .writeTerminal(bytes("x")))
+        #expect(core.terminal?.typist == b)
+        // The same size again changes nothing.
+        #expect(core.clientSent(bytes(resize(50, 20)), summary: summary(resize(50, 20)), client: b).isEmpty)
+        core.clientLeft(b)
+        #expect(core.terminal?.typist == nil)
+        // Nobody typed since: any viewer's size applies.
+        #expect(core.clientSent(bytes(resize(90, 25)), summary: summary(resize(90, 25)), client: a).first == .resizeTerminal(.init(cols: 90, rows: 25)))
+    }
+
+    @Test("a read-only viewer cannot type and does not size the terminal")
+    func readOnly() {
+        var core = terminalCore()
+        let typed = core.clientSent(bytes(input("rm\r")), summary: summary(input("rm\r")), client: a, readOnly: true)
+        #expect(typed == [.reply(.error("read_only", detail: "this client is attached read-only"))])
+        #expect(core.clientSent(bytes(resize(10, 10)), summary: summary(resize(10, 10)), client: a, readOnly: true).isEmpty)
+        #expect(core.terminal?.size == .init(cols: 80, rows: 24))
+    }
+
+    @Test(
+        "bad frames get their error and write nothing",
+        arguments: [
+            (#"{"type":"terminal.input","data":"%%%"}"#, "invalid_input"),
+            (#"{"type":"terminal.input"}"#, "invalid_input"),
+            (#"{"type":"terminal.resize","cols":0,"rows":5}"#, "invalid_size"),
+            (#"{"type":"terminal.resize","cols":5,"rows":1001}"#, "invalid_size"),
+            (#"{"type":"terminal.resize","cols":"5","rows":5}"#, "invalid_size"),
+            (#"{"type":"prompt","message":"hi"}"#, "unsupported"),
+        ])
+    func badFrames(frame: String, code: String) {
+        var core = terminalCore()
+        let effects = core.clientSent(bytes(frame), summary: summary(frame), client: a)
+        #expect(effects.count == 1)
+        guard case .reply(.error(let got, _, _, _, _)) = effects.first else {
+            Issue.record("no error reply: \(effects)")
+            return
+        }
+        #expect(got == code)
+    }
+
+    @Test("input over the limit is refused whole")
+    func inputTooLarge() {
+        var core = terminalCore()
+        let frame = input(String(repeating: "x", count: SessionCore.maxTerminalInputBytes + 1))
+        let effects = core.clientSent(bytes(frame), summary: summary(frame), client: a)
+        #expect(effects == [.reply(.error("input_too_large", bytes: SessionCore.maxTerminalInputBytes + 1, limit: SessionCore.maxTerminalInputBytes))])
+    }
+
+    @Test("a new viewer starts at the oldest output record within the scrollback; the newest always stays")
+    func scrollback() {
+        var core = terminalCore(scrollback: 100)
+        #expect(core.terminalScrollbackStart == 0)
+        _ = core.terminalOutput(Array(repeating: 65, count: 60))  // seq 1
+        _ = core.terminalOutput(Array(repeating: 66, count: 30))  // seq 2
+        #expect(core.terminalScrollbackStart == 0)
+        _ = core.terminalOutput(Array(repeating: 67, count: 30))  // seq 3: 120 > 100, seq 1 goes
+        #expect(core.terminalScrollbackStart == 1)
+        _ = core.terminalOutput(Array(repeating: 68, count: 500))  // seq 4 alone is over the bound
+        #expect(core.terminalScrollbackStart == 3)
+        #expect(SessionCore().terminalScrollbackStart == nil)
+    }
+
+    @Test("REST prompts are refused on a terminal session")
+    func noPrompts() {
+        var core = terminalCore()
+        #expect(throws: AmarreError.self) { try core.inject(bytes(#"{"type":"prompt","message":"hi"}"#)) }
     }
 }

@@ -25,6 +25,20 @@ typedef struct {
 int amarre_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                  amarre_child *out, const char **failed_step);
 
+/// Like `amarre_spawn`, but the child's stdin, stdout and stderr are the slave of a new
+/// pseudo-terminal of `cols` x `rows`, which is its controlling terminal; the child leads a
+/// session of its own (so its pid is also its process group). `out->stdin_fd` and
+/// `out->stdout_fd` are two descriptors of the master (non-blocking, close-on-exec),
+/// `out->stderr_fd` is -1, and `*control_fd` is a third one for `amarre_set_window_size`.
+/// `failed_step` may also be "openpty".
+int amarre_spawn_pty(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                     unsigned short cols, unsigned short rows, amarre_child *out, int *control_fd,
+                     const char **failed_step);
+
+/// Sets a terminal's size (TIOCSWINSZ; the kernel sends SIGWINCH to its foreground group).
+/// Returns 0 or an errno value.
+int amarre_set_window_size(int fd, unsigned short cols, unsigned short rows);
+
 /// Non-blocking reap: 1 and the raw wait status if `pid` has exited, 0 if it runs, -1 on error.
 int amarre_try_reap(pid_t pid, int *status);
 
