@@ -3,6 +3,7 @@
 
 import { ListController } from "./list-controller.js";
 import { SessionController } from "./session-controller.js";
+import { TerminalController } from "./terminal-controller.js";
 import { PairingController } from "./pairing-controller.js";
 import { ChangesController } from "./changes-controller.js";
 import { FilesController } from "./files-controller.js";
@@ -11,6 +12,7 @@ import { FilesController } from "./files-controller.js";
 const SCREENS = {
   list: (options) => new ListController(options),
   session: (options) => new SessionController(options),
+  terminal: (options) => new TerminalController(options),
   pairing: (options) => new PairingController(options),
   changes: (options) => new ChangesController(options),
   files: (options) => new FilesController(options),
@@ -26,7 +28,9 @@ export class App {
     this.router = router;
     this.win = win;
     this.current = null;
-    /** Which of `screens` is showing: "list", "session", "changes", "files" or "pairing". */
+    /** Hand-overs between the session and terminal screens since the route was shown. */
+    this.handovers = 0;
+    /** Which of `screens` is showing: "list", "session", "terminal", "changes", "files" or "pairing". */
     this.screen = null;
     router.addEventListener("route", (e) => this.show(e.detail));
     api.addEventListener("unauthorized", (e) => this.showPairing({
@@ -42,7 +46,7 @@ export class App {
       return;
     }
     // The same session at the same record (or none) stays; another record opens it afresh.
-    if (route.name === "session" && this.screen === "session" && this.current.id === route.id &&
+    if (route.name === "session" && (this.screen === "session" || this.screen === "terminal") && this.current.id === route.id &&
       (this.current.targetSeq ?? null) === (route.seq ?? null)) return;
     // The changes and the files of the session on screen: the screen itself moves on.
     if ((route.name === "changes" || route.name === "files") && this.screen === route.name && this.current.id === route.id) {
@@ -54,10 +58,33 @@ export class App {
       this.mount(route.name, { ...options, sessionId: route.id, path: route.path ?? null });
     } else if (route.name === "session") {
       const target = typeof route.seq === "number" ? { seq: route.seq, q: route.q ?? "" } : null;
-      this.mount("session", { ...options, sessionId: route.id, target });
+      this.handovers = 0;
+      this.mountSession({ ...options, sessionId: route.id, target });
     } else {
       this.mount("list", options);
     }
+  }
+
+  /**
+   * A session: the transcript screen, or the terminal screen for a terminal session (issue 16).
+   * Which one is known from the session's summary, so the screen that finds out hands over to
+   * the other (at most twice per route, so two answers that disagree cannot loop).
+   */
+  mountSession(options, screen = "session", summary = null) {
+    this.mount(screen, {
+      ...options,
+      summary,
+      onTerminal: (s) => this.handOver(options, "terminal", s),
+      onStructured: () => this.handOver(options, "session", null),
+    });
+  }
+
+  /** @returns {boolean} whether the other screen took over (false: the caller goes on) */
+  handOver(options, screen, summary) {
+    if (this.screen === screen || this.current?.id !== options.sessionId || this.handovers >= 2) return false;
+    this.handovers += 1;
+    this.mountSession(options, screen, summary);
+    return true;
   }
 
   /** The pairing screen; when it is already up, only a code from a new link is passed on. */

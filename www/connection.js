@@ -43,6 +43,8 @@ export class Connection extends EventTarget {
     this.timers = timers;
     /** Highest `_seq` seen; sent as `since` on reconnect. */
     this.since = null;
+    /** Connects with `?readonly=1` (a terminal session watched without typing). */
+    this.readonly = false;
     this.state = "closed";
     this.ws = null;
     this.retryTimer = null;
@@ -52,7 +54,7 @@ export class Connection extends EventTarget {
   }
 
   get url() {
-    return sessionSocketUrl(this.sessionId, { href: this.location.href, since: this.since });
+    return sessionSocketUrl(this.sessionId, { href: this.location.href, since: this.since, readonly: this.readonly });
   }
 
   /** Starts connecting (again). */
@@ -82,6 +84,22 @@ export class Connection extends EventTarget {
   retryNow() {
     if (this.stopped || this.ws) return;
     this.cancelRetry();
+    this.connect();
+  }
+
+  /**
+   * Connects again now, from where it is (`since`): after a change of `readonly`, or to start
+   * afresh after `since = null`. Nothing to do when closed for good.
+   */
+  reopen() {
+    if (this.stopped) return;
+    this.cancelRetry();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      detach(ws);
+      try { ws.close(1000, "reconnecting"); } catch { /* already closing */ }
+    }
     this.connect();
   }
 

@@ -10,9 +10,10 @@
 // address relative to the page's directory: amarre may be served under a prefix),
 // images.js (images attached to prompts: scaling, limits), palette.js (the composer's "/"
 // commands), modes.js (model, thinking level, permission mode, allowed tools), drafts.js
-// (drafts per session, the Enter key setting),
-// list-controller.js / session-controller.js / changes-controller.js / files-controller.js /
-// pairing-controller.js (screens), session-delete.js (delete, asked), views/* (DOM).
+// (drafts per session, the Enter key setting), terminal.js + terminal-feed.js (terminal sessions:
+// frames, keys, feeding xterm.js from vendor/xterm/),
+// list-controller.js / session-controller.js / terminal-controller.js / changes-controller.js /
+// files-controller.js / pairing-controller.js (screens), session-delete.js (delete, asked), views/* (DOM).
 
 import { Api } from "./api.js";
 import { Attention } from "./notifications.js";

@@ -24,6 +24,7 @@ import {
 import { normalizeCommands } from "./palette.js";
 import { DraftStore, enterSends, setEnterSends } from "./drafts.js";
 import { MAX_MESSAGE_BYTES, formatBytes, messageBytes } from "./images.js";
+import { isTerminal } from "./terminal.js";
 
 /** How often a crashed session is checked for a restart made elsewhere. */
 const RESTART_POLL_MS = 4000;
@@ -40,9 +41,12 @@ const commandId = () => `web-${Date.now().toString(36)}-${(commandCounter++).toS
 export class SessionController {
   /**
    * @param {{sessionId: string, api: object, attention: object, win?: Window,
-   *   target?: {seq: number, q?: string} | null}} options  target: open at this record
+   *   target?: {seq: number, q?: string} | null, onTerminal?: (summary: object) => void}} options
+   *   target: open at this record; onTerminal: the session is a terminal session (issue 16),
+   *   shown by terminal-controller.js instead when it answers true
    */
-  constructor({ sessionId, api, attention, win = globalThis.window, target = null }) {
+  constructor({ sessionId, api, attention, win = globalThis.window, target = null, onTerminal = null }) {
+    this.onTerminal = onTerminal;
     this.id = sessionId;
     this.target = typeof target?.seq === "number" ? { seq: target.seq, terms: queryTerms(target.q ?? "") } : null;
     /** The record this screen was opened at (app.js compares it with the route's). */
@@ -152,6 +156,7 @@ export class SessionController {
       return;
     }
     if (this.destroyed) return;
+    if (isTerminal(summary) && this.onTerminal?.(summary)) return;
     this.setSummary(summary);
     if (summary.status === "stopped") {
       this.showArchived();
@@ -226,7 +231,11 @@ export class SessionController {
   // --- records -------------------------------------------------------------------------------
 
   onRecord(r) {
-    if (r && r.type === "amarre.hello") this.onHello(r);
+    if (r && r.type === "amarre.hello") {
+      // A session handed over to the terminal (or a summary that did not say so).
+      if (isTerminal(r) && this.onTerminal?.({ ...(this.summary ?? {}), agent: r.agent })) return;
+      this.onHello(r);
+    }
     if (this.modes.apply(r)) this.renderModes();
     if (r && r.type === "response" && r.id !== undefined && this.requests.has(String(r.id))) {
       const waiting = this.requests.get(String(r.id));

@@ -18,12 +18,16 @@ export function apiUrl(path, base) {
 /**
  * The WebSocket address of a session, below the page's directory, with the ws(s) scheme.
  * @param {string} sessionId
- * @param {{href: string, since?: number|null}} options  href: the page's location.href
+ * @param {{href: string, since?: number|null, readonly?: boolean}} options  href: the page's
+ *   location.href; readonly: `?readonly=1`, a terminal session watched without typing
  */
-export function sessionSocketUrl(sessionId, { href, since = null }) {
+export function sessionSocketUrl(sessionId, { href, since = null, readonly = false }) {
   const url = new URL(`sessions/${encodeURIComponent(sessionId)}`, href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   url.hash = "";
-  url.search = since !== null && since !== undefined ? `?since=${encodeURIComponent(since)}` : "";
+  const query = [];
+  if (since !== null && since !== undefined) query.push(`since=${encodeURIComponent(since)}`);
+  if (readonly) query.push("readonly=1");
+  url.search = query.length ? `?${query.join("&")}` : "";
   return url.href;
 }

@@ -216,3 +216,25 @@ test("without a document (doc: null) no presence is sent", () => {
   FakeSocket.all[0].open();
   assert.deepEqual(FakeSocket.all[0].sent, []);
 });
+
+test("reopen(): connects again at once from where it was, with ?readonly=1 when asked; nothing once closed", () => {
+  FakeSocket.all = [];
+  const c = new Connection({ sessionId: "abc", location: { href: "http://h/" }, WebSocketImpl: FakeSocket, timers: fakeTimers(), doc: null });
+  c.open();
+  const first = FakeSocket.all[0];
+  first.open();
+  c.noteSeq(12);
+  c.readonly = true;
+  c.reopen();
+  assert.equal(first.closedWith, 1000);
+  assert.equal(first.onclose, null, "the old socket's close is not reported");
+  assert.equal(FakeSocket.all.length, 2);
+  assert.equal(FakeSocket.all[1].url, "ws://h/sessions/abc?since=12&readonly=1");
+  c.readonly = false;
+  c.since = null;
+  c.reopen();
+  assert.equal(FakeSocket.all[2].url, "ws://h/sessions/abc");
+  c.close();
+  c.reopen();
+  assert.equal(FakeSocket.all.length, 3);
+});
