@@ -1,4 +1,6 @@
-/// UTF-8 validation for records relayed in WebSocket text frames, which must be valid UTF-8.
+/// UTF-8 validation (RFC 3629): of records relayed in WebSocket text frames, which must be valid
+/// UTF-8, and of the contents of every JSON string (`JSONTokenizer` calls `sequenceLength`).
+/// The rules for a multi-byte sequence live in `sequenceLength` only.
 public enum UTF8Validation {
     /// True when `bytes` is well-formed UTF-8 (RFC 3629). ASCII runs are checked eight bytes
     /// at a time, so JSON text costs little.
@@ -11,29 +13,13 @@ public enum UTF8Validation {
                 i += 8
             }
             guard i < n else { return true }
-            let b0 = bytes[i]
-            if b0 < 0x80 {
+            if bytes[i] < 0x80 {
                 i += 1
                 continue
             }
-            var need: Int
-            var lower: UInt8 = 0x80
-            var upper: UInt8 = 0xBF
-            switch b0 {
-            case 0xC2...0xDF: need = 1
-            case 0xE0: need = 2; lower = 0xA0
-            case 0xE1...0xEC, 0xEE...0xEF: need = 2
-            case 0xED: need = 2; upper = 0x9F
-            case 0xF0: need = 3; lower = 0x90
-            case 0xF1...0xF3: need = 3
-            case 0xF4: need = 3; upper = 0x8F
-            default: return false
-            }
-            guard n - i > need else { return false }
-            let b1 = bytes[i + 1]
-            guard b1 >= lower && b1 <= upper else { return false }
-            for k in 2..<(need + 1) where bytes[i + k] & 0xC0 != 0x80 { return false }
-            i += need + 1
+            let length = sequenceLength(bytes, at: i)
+            guard length != 0 else { return false }
+            i += length
         }
         return true
     }
@@ -41,5 +27,42 @@ public enum UTF8Validation {
     public static func isValid(_ bytes: some Collection<UInt8>) -> Bool {
         if let r = bytes.withContiguousStorageIfAvailable({ isValid(UnsafeRawBufferPointer($0)) }) { return r }
         return Array(bytes).withUnsafeBytes { isValid($0) }
+    }
+
+    /// The length (2 to 4) of the well-formed multi-byte sequence that starts at `i`, whose
+    /// first byte is not ASCII; 0 when it is not one: a stray continuation byte, an overlong
+    /// form, a surrogate, a code point above U+10FFFF, or a sequence cut short by the end of
+    /// `bytes`.
+    @inline(__always)
+    static func sequenceLength(_ bytes: UnsafeRawBufferPointer, at i: Int) -> Int {
+        let b0 = UInt32(bytes[i])
+        let available = bytes.count - i
+        if b0 & 0xE0 == 0xC0 {
+            // C0 and C1 could only start overlong forms of ASCII.
+            guard b0 >= 0xC2, available >= 2, bytes[i + 1] & 0xC0 == 0x80 else { return 0 }
+            return 2
+        }
+        if b0 & 0xF0 == 0xE0 {
+            guard available >= 3 else { return 0 }
+            let b1 = UInt32(bytes[i + 1])
+            let b2 = UInt32(bytes[i + 2])
+            guard (b1 | b2 << 8) & 0xC0C0 == 0x8080 else { return 0 }
+            let scalar = (b0 & 0x0F) << 12 | (b1 & 0x3F) << 6 | b2 & 0x3F
+            // Not overlong, not a surrogate.
+            guard scalar >= 0x800, scalar & 0xF800 != 0xD800 else { return 0 }
+            return 3
+        }
+        if b0 & 0xF8 == 0xF0 {
+            guard available >= 4 else { return 0 }
+            let b1 = UInt32(bytes[i + 1])
+            let b2 = UInt32(bytes[i + 2])
+            let b3 = UInt32(bytes[i + 3])
+            guard (b1 | b2 << 8 | b3 << 16) & 0xC0_C0C0 == 0x80_8080 else { return 0 }
+            let scalar = (b0 & 0x07) << 18 | (b1 & 0x3F) << 12 | (b2 & 0x3F) << 6 | b3 & 0x3F
+            // Not overlong, not above U+10FFFF.
+            guard scalar >= 0x1_0000, scalar <= 0x10_FFFF else { return 0 }
+            return 4
+        }
+        return 0
     }
 }

@@ -111,6 +111,31 @@ struct UTF8ValidationTests {
         }
     }
 
+    @Test("agrees with the standard library on three- and four-byte sequences: every lead and second byte")
+    func longerSequences() {
+        // Later bytes at each edge of the continuation range, and some that start sequences.
+        let later: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x81, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC2, 0xE0, 0xF0, 0xFF]
+        var disagreements = 0
+        func check(_ bytes: [UInt8]) {
+            let expected = String(validating: bytes, as: UTF8.self) != nil
+            if valid(bytes) != expected {
+                disagreements += 1
+                if disagreements < 10 { Issue.record("disagreement on \(bytes)") }
+            }
+        }
+        for a in 0xC0...0xFF {
+            for b in 0...0xFF {
+                for c in later {
+                    check([UInt8(a), UInt8(b), c])
+                    if a >= 0xF0 {
+                        for d: UInt8 in [0x7F, 0x80, 0xBF, 0xC0] { check([UInt8(a), UInt8(b), c, d]) }
+                    }
+                }
+            }
+        }
+        #expect(disagreements == 0)
+    }
+
     @Test("agrees with the standard library on random mixed bytes")
     func randomBytes() {
         var rng = SplitMix(seed: 99)
