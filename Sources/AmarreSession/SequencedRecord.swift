@@ -1,6 +1,5 @@
 public import AmarreCore
 import AmarreJSON
-import Foundation
 
 /// Puts the server's `_seq` into a record: `{"_seq":N,` followed by the object's members,
 /// byte for byte. Records that are not JSON objects are wrapped as
@@ -27,16 +26,12 @@ public enum SequencedRecord {
     }
 
     /// An agent's object with its top-level `_` members removed (they are the server's), then
-    /// sequenced. Rare, so it may re-encode: such a record is not passed byte for byte.
+    /// sequenced. Rare, so it is re-encoded (compact, members in their order, numbers as
+    /// written): such a record is not passed byte for byte.
     public static func injectDroppingReserved(seq: Int64, into object: UnsafeRawBufferPointer) -> [UInt8]? {
-        guard let parsed = try? JSONSerialization.jsonObject(with: Data(object), options: [.fragmentsAllowed]),
-              var dict = parsed as? [String: Any]
-        else { return nil }
-        for key in dict.keys where key.hasPrefix("_") { dict[key] = nil }
-        guard let data = try? JSONSerialization.data(withJSONObject: dict, options: [.withoutEscapingSlashes]) else {
-            return nil
-        }
-        return data.withUnsafeBytes { inject(seq: seq, into: $0) }
+        guard case .object(let members)? = JSONValue.parse(Array(object)) else { return nil }
+        let kept = JSONValue.object(members.filter { !$0.key.hasPrefix("_") })
+        return kept.jsonBytes.withUnsafeBytes { inject(seq: seq, into: $0) }
     }
 
     public static func wrapRaw(seq: Int64, line: String) -> [UInt8] {

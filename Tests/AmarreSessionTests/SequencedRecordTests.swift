@@ -43,3 +43,23 @@ struct SequencedRecordTests {
         #expect(JSONScanner.scan(out)?.type == "amarre.raw")
     }
 }
+
+@Suite("SequencedRecord: an agent's reserved members")
+struct SequencedRecordReservedTests {
+    @Test(
+        "top-level _ members are dropped; the rest keeps its order, nesting and number text",
+        arguments: [
+            (#"{"type":"t","_seq":99,"_x":true,"y":2}"#, #"{"_seq":7,"type":"t","y":2}"#),
+            (#"{"z":1.50,"_a":{},"a":{"_keep":"é/\n"},"m":[1e3]}"#, #"{"_seq":7,"z":1.50,"a":{"_keep":"é/\n"},"m":[1e3]}"#),
+            (#"{"_only":1}"#, #"{"_seq":7}"#),
+        ])
+    func dropsReserved(input: String, output: String) {
+        let out = Array(input.utf8).withUnsafeBytes { SequencedRecord.injectDroppingReserved(seq: 7, into: $0) }
+        #expect(out.map { String(decoding: $0, as: UTF8.self) } == output)
+    }
+
+    @Test("not an object: nil")
+    func notAnObject() {
+        #expect(Array("[1]".utf8).withUnsafeBytes { SequencedRecord.injectDroppingReserved(seq: 1, into: $0) } == nil)
+    }
+}
