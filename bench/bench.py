@@ -8,7 +8,6 @@ See bench/README.md for the method.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import datetime as dt
 import http.client
 import importlib.util
@@ -29,6 +28,8 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts" / "lib"))
+import amarrestack  # noqa: E402  (the one stack launcher: scripts/run and the e2e suite use it too)
 from wsclient import Conn, HandshakeError  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -40,14 +41,6 @@ ECHO_MARK = b'"type":"get_state","id":'
 GAP_SILENCE = 10.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = 4096
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _child_setup():
-    # The child dies with this process (PR_SET_PDEATHSIG = 1), even if we are SIGKILLed.
-    _libc.prctl(1, signal.SIGTERM, 0, 0, 0)
-
 
 def say(*args):
     print("bench:", *args, file=sys.stderr, flush=True)
@@ -159,25 +152,35 @@ def wait_quiet(limit: float = 2.0, threshold: float = 0.5) -> float:
 
 
 class Procs:
-    """Every process this run starts: own session (process group), dies with us, logged."""
+    """Every process this run starts: own session (process group), dies with us (SIGTERM), logged
+    to STATE/log/NAME.log, listed in STATE/pids and marked with AMARRE_BENCH_RUN (scripts/bench's
+    safety net). The amarre stacks are started by the launcher, which reports each process here."""
 
     def __init__(self, state: Path, marker: str):
         self.state = state
         self.marker = marker
         self.list: list[tuple[str, subprocess.Popen, int]] = []
 
-    def start(self, name: str, argv: list[str], env: dict | None = None, stop_signal=signal.SIGTERM):
-        env = dict(os.environ if env is None else env)
-        env["AMARRE_BENCH_RUN"] = self.marker
-        log = open(self.state / "log" / f"{name}.log", "ab")
-        p = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True, preexec_fn=_child_setup, close_fds=True)
-        log.close()
+    def record(self, name: str, p: subprocess.Popen, stop_signal=signal.SIGTERM):
         self.list.append((name, p, stop_signal))
         with open(self.state / "pids", "a") as f:
             f.write(f"{p.pid} {name}\n")
         return p
+
+    def start(self, name: str, argv: list[str], env: dict | None = None, stop_signal=signal.SIGTERM):
+        env = dict(os.environ if env is None else env)
+        env["AMARRE_BENCH_RUN"] = self.marker
+        return self.record(name, amarrestack.spawn(argv, env=env, output=self.state / "log" / f"{name}.log"),
+                           stop_signal)
+
+    def launcher(self, label: str, **kw) -> amarrestack.Launcher:
+        """An amarre stack whose component NAME logs to STATE/log/NAME-LABEL.log."""
+        kw["env"] = {**kw["env"], "AMARRE_BENCH_RUN": self.marker}
+
+        def on_spawn(stack, key, p):
+            self.record(f"{amarrestack.PROGRAMS[key]}-{label}", p, stack.stop_signals[key])
+        return amarrestack.Launcher(log_dir=self.state / "log", on_spawn=on_spawn, log_names={
+            key: f"{name}-{label}.log" for key, name in amarrestack.PROGRAMS.items()}, **kw)
 
     def check(self):
         for name, p, _ in self.list:
@@ -185,30 +188,10 @@ class Procs:
                 raise RuntimeError(f"{name} (pid {p.pid}) exited with {p.returncode}; see {self.state}/log/{name}.log")
 
     def stop_all(self, grace: float = 8.0):
-        for name, p, sig in reversed(self.list):
-            if p.poll() is None:
-                try:
-                    p.send_signal(sig)
-                except ProcessLookupError:
-                    pass
-        deadline = now() + grace
-        for name, p, _ in self.list:
-            try:
-                p.wait(timeout=max(0.05, deadline - now()))
-            except subprocess.TimeoutExpired:
-                say(f"{name} (pid {p.pid}) still running after {grace:.0f}s: SIGKILL")
-        for name, p, _ in self.list:
-            # The whole process group: nginx workers, websocketd's children.
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                try:
-                    os.killpg(p.pid, sig)
-                    time.sleep(0.2)
-                except (ProcessLookupError, PermissionError):
-                    break
-            try:
-                p.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                pass
+        # Last started first; then the whole process group of each: nginx workers, websocketd's children.
+        amarrestack.stop_processes(
+            reversed(self.list), grace, kill_groups=True,
+            on_overdue=lambda name, pid, sig: say(f"{name} (pid {pid}) still running after {grace:.0f}s: SIGKILL"))
         self.list.clear()
 
 
@@ -293,6 +276,7 @@ class Stack:
         # The peers' server in the store-on nginx (websocketd through nginx, nginx static).
         self.peer_port = free_port()
         self.pids: dict[str, int] = {}
+        self.stacks: dict[str, amarrestack.Launcher] = {}
         self.flood_cmd = [sys.executable, "-S", str(self.repo / "bench/agents/flood.py")]
         # Issue 14: the same flood, or one of indexed (pi message_end) records with varied words.
         # The same agent: {"piflood": N} makes it write indexed records.
@@ -336,11 +320,13 @@ class Stack:
         by the shipped nginx.conf): nothing of amarre's configuration is edited."""
         self.nginx_conf = {}
         for label in self.labels:
-            out = subprocess.run(
-                [str(self.repo / "scripts/render-nginx"), "--state-dir", str(self.state / label),
-                 "--port", str(self.port[label]), "--host", HOST, "--www", str(self.repo / "www")],
-                env=self.amarre_env(label), check=True, capture_output=True, text=True)
-            self.nginx_conf[label] = Path(out.stdout.strip().splitlines()[-1])
+            self.stacks[label] = self.procs.launcher(
+                label, state_dir=self.state / label, bin_dir=self.bin, port=self.port[label], host=HOST,
+                www=self.repo / "www", env=self.amarre_env(label))
+            try:
+                self.nginx_conf[label] = self.stacks[label].render()
+            except amarrestack.RenderError as e:
+                raise RuntimeError(f"render-nginx for the store-{label} stack: {e}") from None
             if "conf.d/*.conf;" not in self.nginx_conf[label].read_text():
                 raise RuntimeError(f"{self.nginx_conf[label]} has no conf.d/*.conf include for the peers")
         ws_proxy = """
@@ -369,34 +355,25 @@ class Stack:
             "        default_type application/json;\n    }\n"
             "}\n")
         for label in self.labels:
-            subprocess.run(["nginx", "-t", "-q", "-p", f"{self.state}/{label}/nginx/", "-c", str(self.nginx_conf[label]),
-                            "-e", f"{self.state}/{label}/log/nginx-error.log"], check=True)
+            self.stacks[label].check_nginx()
 
     def start(self):
         self.render()
         for label in self.labels:
-            env = self.amarre_env(label)
-            self.pids[f"host-{label}"] = self.procs.start(f"amarre-host-{label}", [str(self.bin / "amarre-host")], env).pid
-            self.pids[f"api-{label}"] = self.procs.start(f"amarre-api-{label}", [str(self.bin / "amarre-api")], env).pid
+            for key in ("host", "api"):
+                self.pids[f"{key}-{label}"] = self.stacks[label].spawn(key).pid
         wsd = ["websocketd", f"--address={HOST}", "--loglevel=error"]
         self.pids["wsd-echo"] = self.procs.start("websocketd-echo", wsd + [f"--port={self.wsd_echo_port}", "cat"]).pid
         self.pids["wsd-flood"] = self.procs.start(
             "websocketd-flood", wsd + [f"--port={self.wsd_flood_port}"] + self.flood_cmd).pid
         for label in self.labels:
-            self.pids[f"nginx-{label}"] = self.procs.start(
-                f"nginx-{label}", ["nginx", "-p", f"{self.state}/{label}/nginx/", "-c", str(self.nginx_conf[label]),
-                                   "-e", f"{self.state}/{label}/log/nginx-error.log"], stop_signal=signal.SIGQUIT).pid
+            self.pids[f"nginx-{label}"] = self.stacks[label].spawn("nginx").pid
         deadline = now() + 60
         for label in self.labels:
-            rest = Rest(self.port[label], timeout=2)
             while True:
                 self.procs.check()
-                try:
-                    status, body = rest.call("GET", "/healthz")
-                    if status == 200:
-                        break
-                except OSError:
-                    pass
+                if self.stacks[label].ready():
+                    break
                 if now() > deadline:
                     raise RuntimeError(f"GET /healthz on the store-{label} stack did not answer 200 in 60 s")
                 time.sleep(0.1)
@@ -416,7 +393,7 @@ class Stack:
         """A bearer token from the host's control socket (what `amarre token create` does)."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(10)
-            s.connect(str(self.state / label / "run/control.sock"))
+            s.connect(str(self.stacks[label].control_socket))
             s.sendall(b'{"tokenCreate":{"name":"bench"}}\n')
             data = b""
             while not data.endswith(b"\n"):

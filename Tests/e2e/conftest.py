@@ -33,6 +33,9 @@ from wsraw import RawWebSocket
 
 E2E_DIR = Path(__file__).resolve().parent
 REPO = E2E_DIR.parents[1]
+sys.path.insert(0, str(REPO / "scripts" / "lib"))
+import amarrestack  # noqa: E402  (the one stack launcher)
+
 AGENTS = E2E_DIR / "agents"
 PY = sys.executable
 BIN_DIR = Path(os.environ.get("AMARRE_BIN_DIR") or REPO / ".build" / "debug")
@@ -281,34 +284,37 @@ def agent_pid(client) -> dict:
 # -- the stack -----------------------------------------------------------------------------
 
 _ALL_STACKS: list["Stack"] = []
+# Component output files, by launcher key (tests read host.log, api.log and nginx.log).
+LOG_NAMES = {"host": "host.log", "api": "api.log", "nginx": "nginx.log"}
 
 
 class Stack:
-    """nginx + amarre-api + amarre-host in a private state dir, on a free loopback port."""
+    """nginx + amarre-api + amarre-host in a private state dir, on a free loopback port.
+
+    Started, restarted and stopped by the one stack launcher (scripts/lib/amarrestack.py, which
+    scripts/run and the benchmarks use too); this class adds what the tests need around it: the
+    open configuration, the marker of every process a stack starts, leftovers and clients."""
 
     def __init__(self, env: dict[str, str] | None = None, instances: list[dict] | None = None,
                  label: str = "stack"):
         self.label = label
         self.env_overrides = dict(env or {})
         self.instances = instances
-        self.procs: dict[str, subprocess.Popen] = {}
         self.dir: Path | None = None
         self.port = 0
         self.stopped = False
         self.watched: set[int] = set()
+        self.launcher: amarrestack.Launcher | None = None
         _ALL_STACKS.append(self)
 
     # lifecycle
 
     @property
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AMARRE_")}
+        env = amarrestack.component_env(os.environ, inherit_amarre=False, state_dir=self.dir, port=self.port,
+                                        host="127.0.0.1", bin_dir=BIN_DIR)
         env.update({
-            "AMARRE_STATE_DIR": str(self.dir),
-            "AMARRE_PORT": str(self.port),
-            "AMARRE_HOST": "127.0.0.1",
             "AMARRE_KILL_GRACE_MS": str(SHARED_GRACE_MS),
-            "AMARRE_DEMO_AGENT_BIN": str(BIN_DIR / "amarre-demo-agent"),
             "PYTHONDONTWRITEBYTECODE": "1",
             # The suite predating access control runs open (AMARRE_AUTH=none must keep it
             # passing unchanged); test_auth.py and the pairing browser test run with tokens.
@@ -329,6 +335,23 @@ class Stack:
         assert self.dir is not None
         return self.dir / "log"
 
+    @property
+    def procs(self) -> dict[str, subprocess.Popen]:
+        """The latest process of each component ("host", "api", "nginx")."""
+        return self.launcher.procs if self.launcher is not None else {}
+
+    def _launcher(self, env: dict[str, str] | None = None) -> amarrestack.Launcher:
+        """The launcher of this state dir and port, made at the first use (subclasses that lay
+        out the directory themselves get it here too); `env` replaces what the components get."""
+        assert self.dir is not None
+        if self.launcher is None or self.launcher.state_dir != self.dir or self.launcher.port != self.port:
+            self.launcher = amarrestack.Launcher(self.dir, bin_dir=BIN_DIR, port=self.port, host="127.0.0.1",
+                                                 www=REPO / "www", env=self.env if env is None else env,
+                                                 log_names=LOG_NAMES)
+        elif env is not None:
+            self.launcher.env = env
+        return self.launcher
+
     def start(self) -> "Stack":
         for name in ("amarre-host", "amarre-api"):
             if not (BIN_DIR / name).exists():
@@ -338,23 +361,22 @@ class Stack:
         self.log_dir.mkdir()
         self.port = free_port()
         env = self.env
-        render = subprocess.run(
-            [str(REPO / "scripts" / "render-nginx"), "--state-dir", str(self.dir), "--port", str(self.port),
-             "--host", "127.0.0.1", "--www", str(REPO / "www")],
-            env=env, capture_output=True, text=True, timeout=30)
-        (self.log_dir / "render-nginx.log").write_text(render.stdout + render.stderr)
-        if render.returncode != 0:
-            raise RuntimeError(f"render-nginx failed ({render.returncode}): {render.stderr}")
+        try:
+            self._launcher(env).render(transcript=self.log_dir / "render-nginx.log", timeout=30)
+        except amarrestack.RenderError as e:
+            raise RuntimeError(str(e)) from None
         self._start_processes(env)
         return self
 
     def _start_processes(self, env: dict[str, str]) -> None:
-        self._spawn("host", [str(BIN_DIR / "amarre-host")], env)
-        self._spawn("api", [str(BIN_DIR / "amarre-api")], env)
-        self._spawn("nginx", ["nginx", "-p", f"{self.dir}/nginx/", "-c", f"{self.dir}/nginx/nginx.conf",
-                              "-e", f"{self.log_dir}/nginx-error.log"], env)
+        launcher = self._launcher(env)
+        for key in amarrestack.COMPONENTS:
+            self._spawn(key, launcher.argv(key), env)
+        self._wait_ready(f"{self.label}: GET /healthz == 200")
+
+    def _wait_ready(self, what: str) -> None:
         try:
-            wait_for(self._ready, timeout=30, what=f"{self.label}: GET /healthz == 200")
+            wait_for(self._ready, timeout=30, what=what)
         except AssertionError as e:
             raise RuntimeError(f"{e}\n{self.log_tail()}") from None
 
@@ -363,50 +385,33 @@ class Stack:
         problems = self.stop()
         assert not problems, problems
         self.stopped = False
-        self.procs = {}
         self._start_processes(self.env)
 
     def restart_host(self) -> None:
         """Starts amarre-host again (after `kill_host`) on the same state directory."""
-        self._spawn("host", [str(BIN_DIR / "amarre-host")], self.env)
+        self._spawn("host", None, self.env)
         wait_for(self._ready, timeout=30, what=f"{self.label}: host back, GET /healthz == 200")
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        log = open(self.log_dir / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=log, start_new_session=True)
-        log.close()
+    def _spawn(self, name: str, argv: list[str] | None, env: dict[str, str]) -> None:
+        self._launcher(env).spawn(name, argv, env)
 
     def _ready(self) -> bool:
-        for name, p in self.procs.items():
-            if p.poll() is not None:
-                raise RuntimeError(f"{self.label}: {name} exited with {p.returncode} during start-up\n"
-                                   f"{self.log_tail()}")
         try:
-            return self.get("/healthz", timeout=2).status == 200
-        except OSError:
-            return False
+            return self._launcher().ready()
+        except amarrestack.ComponentExited as e:
+            raise RuntimeError(f"{self.label}: {e}\n{self.log_tail()}") from None
 
     def stop(self) -> list[str]:
         """Stops everything; returns a description of processes that outlived it (killed now)."""
         if self.stopped or self.dir is None:
             return []
         self.stopped = True
-        host = self.procs.get("host")
-        if host and host.poll() is None:
-            self.watched.update(descendants(host.pid))
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        problems = []
-        deadline = time.monotonic() + 15
-        for name, p in self.procs.items():
-            try:
-                p.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                problems.append(f"{name} (pid {p.pid}) ignored SIGTERM for 15 s: killed")
-                p.kill()
-                p.wait()
+        if self.launcher is None:
+            return []
+        if self.launcher.alive("host"):
+            self.watched.update(descendants(self.host_pid))
+        problems = [f"{name} (pid {pid}) ignored {amarrestack.signal_name(sig)} for 15 s: killed"
+                    for name, pid, sig in self.launcher.stop(grace=15)]
         try:
             wait_for(lambda: not self.leftovers(), timeout=5, what="agents to exit")
         except AssertionError:
@@ -432,23 +437,13 @@ class Stack:
     def save_logs(self, dest: Path) -> None:
         if self.dir is None or not self.dir.exists():
             return
-        dest.mkdir(parents=True, exist_ok=True)
-        for f in self.log_dir.glob("*"):
-            if f.is_file():
-                shutil.copy2(f, dest / f.name)
-        conf = self.dir / "nginx" / "nginx.conf"
-        if conf.exists():
-            shutil.copy2(conf, dest / "nginx.conf")
+        amarrestack.collect_logs(self.log_dir, dest, [self.dir / "nginx" / "nginx.conf"])
 
     def log_tail(self, n: int = 40) -> str:
-        out = []
-        for f in sorted(self.log_dir.glob("*.log")):
-            lines = f.read_text(errors="replace").splitlines()[-n:]
-            out.append(f"--- {f.name} ---\n" + "\n".join(lines))
-        return "\n".join(out)
+        return amarrestack.log_tail(self.log_dir, n)
 
     def host_log(self) -> str:
-        return (self.log_dir / "host.log").read_text(errors="replace")
+        return (self.log_dir / LOG_NAMES["host"]).read_text(errors="replace")
 
     # processes
 
@@ -464,8 +459,7 @@ class Stack:
 
     def kill_host(self, sig: int = signal.SIGKILL) -> None:
         self.watched.update(descendants(self.host_pid))
-        self.procs["host"].send_signal(sig)
-        self.procs["host"].wait(timeout=DEFAULT_TIMEOUT)
+        self._launcher().kill("host", sig, timeout=DEFAULT_TIMEOUT)
 
     # the owner's control socket and CLI
 
