@@ -45,10 +45,12 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     private var closeAfterQueue: WebSocketErrorCode?
     private var closing = false
 
-    /// `_seq` of the last log record queued for this client (its cursor in the log).
-    private(set) var delivered: Int64 = 0
+    /// Its place in the log, live or catching up (`ClientCursor`, a state machine without I/O).
+    private var cursor = ClientCursor()
+    /// `_seq` of the last log record queued for this client.
+    var delivered: Int64 { cursor.delivered }
     /// Reading from the store instead of taking live records (fell behind, or a `since` replay).
-    private(set) var catchingUp = false
+    var catchingUp: Bool { cursor.mode == .catchingUp }
     /// Close with this code once the catch-up has reached the end of the log.
     private var closeAfterCatchUp: WebSocketErrorCode?
     /// Runs once the outbound queue has drained below half its limit (catch-up flow control).
@@ -112,7 +114,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         pingTask?.cancel()
         pingTask = nil
         closing = true
-        catchingUp = false
+        cursor.end()
         queue.removeAll()
         queuedBytes = 0
         onQueueLow = nil
@@ -166,17 +168,16 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// Sends a live record of the log (`seq`): queued while the client keeps up; past its
     /// queue limit it catches up from the store (durable) or is dropped (not durable).
     func send(_ payload: ByteBuffer, seq: Int64) {
-        guard isOpen, !catchingUp else { return }
-        if !queue.isEmpty, queuedBytes + payload.readableBytes > limits.queueBytes {
-            if limits.canCatchUp {
-                startCatchUp()
-            } else {
-                dropSlow()
-            }
-            return
+        guard isOpen else { return }
+        let decision = cursor.offer(
+            seq: seq, bytes: payload.readableBytes, queuedBytes: queuedBytes, queueEmpty: queue.isEmpty,
+            limit: limits.queueBytes, canCatchUp: limits.canCatchUp)
+        switch decision {
+        case .queue: enqueue(payload)
+        case .catchUp: startCatchUp()
+        case .drop: dropSlow()
+        case .skip: break
         }
-        enqueue(payload)
-        delivered = seq
     }
 
     /// A record outside the log (hello, a notice for this client only): queued unless the
@@ -197,19 +198,18 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Where the client's cursor starts: the log's end when it attaches.
     func start(at seq: Int64) {
-        delivered = seq
+        cursor = ClientCursor(at: seq)
     }
 
     /// Catches up from the store from `seq` on (a `since` replay).
     func beginCatchUp(after seq: Int64) {
-        delivered = seq
-        catchingUp = true
+        cursor.beginCatchUp(after: seq)
         session.catchUp(self, after: seq)
     }
 
-    /// Fell behind: live records stop; the log is read from the cursor once the queue drains.
+    /// Fell behind (the cursor is catching up): live records stop; the log is read from the
+    /// cursor once the queue drains.
     private func startCatchUp() {
-        catchingUp = true
         HostMetrics.catchUps.increment()
         logger.debug("client fell behind; catching up from the log", metadata: ["client.delivered": "\(delivered)"])
         whenQueueLow { [self] in session.catchUp(self, after: delivered) }
@@ -219,15 +219,13 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     func caughtUp(_ records: [[UInt8]], through seq: Int64?) {
         guard catchingUp, !closing, context != nil else { return }
         for record in records { enqueue(ByteBuffer(bytes: record), force: true) }
-        if let seq { delivered = seq }
+        cursor.caughtUp(through: seq)
     }
 
     /// The catch-up reached the end of the log: live records flow again (or the close that
     /// waited for it is sent).
     func rejoinLive(at seq: Int64) {
-        guard catchingUp else { return }
-        catchingUp = false
-        delivered = seq
+        guard cursor.rejoin(at: seq) else { return }
         if let code = closeAfterCatchUp {
             closeAfterCatchUp = nil
             close(code: code)
@@ -283,7 +281,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         queue.removeAll()
         queuedBytes = 0
         onQueueLow = nil
-        catchingUp = false
+        cursor.end()
         // It no longer counts as a viewer; it gets no more records, then 1013.
         session.detach(self)
         sendClose(.init(codeNumber: 1013), reason: "client too slow", timeout: ClientConnection.slowCloseTimeout)
@@ -325,7 +323,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         queue.removeAll()
         queuedBytes = 0
         onQueueLow = nil
-        catchingUp = false
+        cursor.end()
         closeAfterQueue = nil
         closeAfterCatchUp = nil
         session.detach(self)
@@ -354,7 +352,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     private func sendClose(_ code: WebSocketErrorCode, reason: String, timeout: TimeAmount = ClientConnection.closeTimeout) {
         guard !closing, let context else { return }
         closing = true
-        catchingUp = false
+        cursor.end()
         onQueueLow = nil
         var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
         data.write(webSocketErrorCode: code)

@@ -476,3 +476,63 @@ struct SessionCoreTerminalTests {
         #expect(throws: AmarreError.self) { try core.inject(bytes(#"{"type":"prompt","message":"hi"}"#)) }
     }
 }
+
+@Suite("ClientCursor: a viewer's place in the log")
+struct ClientCursorTests {
+    @Test("live records are queued while they fit; one always fits an empty queue")
+    func live() {
+        var cursor = ClientCursor(at: 5)
+        let r1 = cursor.offer(seq: 6, bytes: 10, queuedBytes: 0, queueEmpty: true, limit: 4, canCatchUp: true)
+        #expect(r1 == .queue)
+        let r2 = cursor.offer(seq: 7, bytes: 2, queuedBytes: 2, queueEmpty: false, limit: 4, canCatchUp: true)
+        #expect(r2 == .queue)
+        #expect(cursor.delivered == 7)
+    }
+
+    @Test("past the limit it catches up from its cursor, skips live records, and rejoins where the log ends")
+    func catchUpAndRejoin() {
+        var cursor = ClientCursor(at: 7)
+        let r3 = cursor.offer(seq: 8, bytes: 3, queuedBytes: 2, queueEmpty: false, limit: 4, canCatchUp: true)
+        #expect(r3 == .catchUp)
+        #expect(cursor.delivered == 7 && cursor.mode == .catchingUp)
+        let r4 = cursor.offer(seq: 9, bytes: 1, queuedBytes: 0, queueEmpty: true, limit: 4, canCatchUp: true)
+        #expect(r4 == .skip)
+        let r5 = cursor.caughtUp(through: 8)
+        #expect(r5)
+        let r6 = cursor.caughtUp(through: nil)
+        #expect(r6)
+        #expect(cursor.delivered == 8)
+        let r7 = cursor.rejoin(at: 9)
+        #expect(r7)
+        #expect(cursor.mode == .live && cursor.delivered == 9)
+        let r8 = cursor.rejoin(at: 10)
+        #expect(!r8)
+        let r9 = cursor.caughtUp(through: 10)
+        #expect(!r9)
+        let r10 = cursor.offer(seq: 10, bytes: 1, queuedBytes: 0, queueEmpty: true, limit: 4, canCatchUp: true)
+        #expect(r10 == .queue)
+    }
+
+    @Test("without a store a viewer past its limit is dropped and takes nothing more")
+    func dropWithoutStore() {
+        var cursor = ClientCursor(at: 1)
+        let r11 = cursor.offer(seq: 2, bytes: 5, queuedBytes: 1, queueEmpty: false, limit: 4, canCatchUp: false)
+        #expect(r11 == .drop)
+        #expect(cursor.mode == .ended)
+        let r12 = cursor.offer(seq: 3, bytes: 1, queuedBytes: 0, queueEmpty: true, limit: 4, canCatchUp: false)
+        #expect(r12 == .skip)
+        cursor.beginCatchUp(after: 0)
+        #expect(cursor.mode == .ended)
+    }
+
+    @Test("a since replay starts catching up at since; an ended cursor stays ended")
+    func sinceReplay() {
+        var cursor = ClientCursor(at: 50)
+        cursor.beginCatchUp(after: 20)
+        #expect(cursor.mode == .catchingUp && cursor.delivered == 20)
+        cursor.end()
+        let r13 = cursor.rejoin(at: 50)
+        #expect(!r13)
+        #expect(cursor.mode == .ended)
+    }
+}
