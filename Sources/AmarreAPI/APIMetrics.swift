@@ -1,7 +1,6 @@
 import AmarreCore
 import AmarreMetrics
 import CoreMetrics
-import Synchronization
 
 /// amarre-api's series: `amarre_http_requests_total{route,method,status}`, the route being
 /// the path's pattern (`/sessions/{id}`), `unmatched` for paths that name nothing.
@@ -13,7 +12,7 @@ enum APIMetrics {
     }
 
     /// Counters made so far (a bounded set: routes × methods × statuses).
-    private static let counters = Mutex<[Key: Counter]>([:])
+    private static let counters = ReadMostly<[Key: Counter]>([:])
 
     private static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -22,7 +21,11 @@ enum APIMetrics {
         // Methods come from clients: anything unusual is one label, so the series stay few.
         let method = knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
         let key = Key(route: route, method: method, status: status)
-        let counter = counters.withLock { made in
+        if let counter = counters.read({ $0[key] }) {
+            counter.increment()
+            return
+        }
+        let counter = counters.write { made in
             if let counter = made[key] { return counter }
             let counter = Counter(
                 label: AmarreMetrics.Names.httpRequests,

@@ -1,7 +1,6 @@
 public import AmarreAuth
 public import AmarreCore
 public import Logging
-import Synchronization
 
 /// amarre-api's view of the credential table: `devices.json`, which the host writes
 /// atomically, re-read whenever its stamp (inode, size, mtime) changes — one `stat` per
@@ -16,8 +15,8 @@ public final class Authenticator: Sendable {
     public let mode: AuthMode
     public let path: String
     private let logger: Logger
-    private let cache = Mutex<(stamp: FileStamp?, table: CredentialTable)>((nil, CredentialTable()))
-    private let touched = Mutex<[String: ContinuousClock.Instant]>([:])
+    private let cache = ReadMostly<(stamp: FileStamp?, table: CredentialTable)>((nil, CredentialTable()))
+    private let touched = ReadMostly<[String: ContinuousClock.Instant]>([:])
 
     public init(mode: AuthMode, path: String, logger: Logger) {
         self.mode = mode
@@ -34,7 +33,8 @@ public final class Authenticator: Sendable {
     /// The current table; re-read when the file changed.
     public func table() -> CredentialTable {
         let stamp = FileStamp(path: path)
-        return cache.withLock { cache in
+        if stamp != nil, let table = cache.read({ $0.stamp == stamp ? $0.table : nil }) { return table }
+        return cache.write { cache in
             if cache.stamp == stamp, stamp != nil { return cache.table }
             guard stamp != nil else {
                 cache = (nil, CredentialTable())
@@ -53,7 +53,8 @@ public final class Authenticator: Sendable {
 
     /// True at most once per `touchInterval` per device: time to tell the host and refresh the cookie.
     public func shouldTouch(_ id: String, now: ContinuousClock.Instant = .now) -> Bool {
-        touched.withLock { touched in
+        if touched.read({ $0[id].map { now - $0 < Authenticator.touchInterval } ?? false }) { return false }
+        return touched.write { touched in
             if let last = touched[id], now - last < Authenticator.touchInterval { return false }
             if touched.count >= Authenticator.maxTouched { touched.removeAll() }
             touched[id] = now

@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 
 /// A very short-lived copy of the host's session list for `GET /sessions`.
 ///
@@ -16,7 +15,7 @@ public final class SessionListCache: Sendable {
     }
 
     private let ttlNanoseconds: UInt64
-    private let state = Mutex<(entry: Entry?, generation: UInt64)>((nil, 0))
+    private let state = ReadMostly<(entry: Entry?, generation: UInt64)>((nil, 0))
 
     public init(ttlMs: Int) {
         ttlNanoseconds = UInt64(max(0, ttlMs)) * 1_000_000
@@ -26,13 +25,13 @@ public final class SessionListCache: Sendable {
     public func list(fetch: () throws(APIError) -> [UInt8]) throws(APIError) -> [UInt8] {
         guard ttlNanoseconds > 0 else { return try fetch() }
         let now = DispatchTime.now().uptimeNanoseconds
-        let (cached, generation) = state.withLock { s -> ([UInt8]?, UInt64) in
+        let (cached, generation) = state.read { s -> ([UInt8]?, UInt64) in
             if let e = s.entry, e.generation == s.generation, now &- e.fetchedAt < ttlNanoseconds { return (e.bytes, s.generation) }
             return (nil, s.generation)
         }
         if let cached { return cached }
         let fresh = try fetch()
-        state.withLock { s in
+        state.write { s in
             // A change that happened during the fetch makes this answer too old to keep.
             if s.generation == generation { s.entry = Entry(bytes: fresh, fetchedAt: now, generation: generation) }
         }
@@ -41,7 +40,7 @@ public final class SessionListCache: Sendable {
 
     /// A change went through this API: the next list comes from the host.
     public func invalidate() {
-        state.withLock { s in
+        state.write { s in
             s.generation &+= 1
             s.entry = nil
         }
