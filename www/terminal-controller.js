@@ -264,7 +264,10 @@ export class TerminalController {
     if (this.feed?.apply(r, { live: seq === null || seq > this.replayUpTo })) return;
     switch (r.type) {
       case "amarre.replay_gap":
-        // Output was dropped by retention: what the terminal shows cannot be continued.
+        // A fresh connection's scrollback starts where it starts: nothing to redo. After a
+        // `since`, output was dropped by retention: what the terminal shows cannot be
+        // continued, so start afresh (at most once per 5 s: never a reconnect loop).
+        if (this.connectedFresh || Date.now() - (this.freshAt ?? 0) < 5000) return;
         this.startFresh();
         return;
       case "amarre.error":
@@ -290,6 +293,8 @@ export class TerminalController {
     this.hello = hello;
     this.hellos += 1;
     this.replayUpTo = typeof hello.seq === "number" ? hello.seq : -1;
+    // The URL of this connection carried no `since` (nothing noted since it opened yet).
+    this.connectedFresh = this.connection.since === null;
     if (!isTerminal(hello) && this.onStructured?.({ ...(this.summary ?? {}), agent: hello.agent, mode: hello.mode })) return;
     const t = helloTerminal(hello);
     // A fresh start replays the kept scrollback from the current size; a reconnect's replay
@@ -308,6 +313,7 @@ export class TerminalController {
 
   /** Clears the terminal and connects again without `since`: the server sends its scrollback. */
   startFresh() {
+    this.freshAt = Date.now();
     this.fresh = true;
     this.feed?.reset();
     this.connection.since = null;

@@ -184,7 +184,18 @@ public final class FastCGIServer: Sendable {
         let sweepEvery = max(idleTimeout / 2, .milliseconds(10))
         while !stopping.load(ordering: .sequentiallyConsistent) {
             let ready = poller.wait(timeout: sweepEvery)
+            // A connection this thread was just woken for is taken before the sweep looks, so a
+            // request that arrives as its idle time runs out is served, not closed unread.
+            var claimed: Int32?
+            if case .ready(let fd) = ready, fd != listenFD {
+                guard poller.claim(fd) else { continue }  // the sweep closed it first: not ours
+                claimed = fd
+            }
             poller.sweepIfDue(now: Self.now(), idleNanoseconds: Self.nanoseconds(idleTimeout), every: Self.nanoseconds(sweepEvery))
+            if let claimed {
+                serveOne(on: claimed, request: request, host: host)
+                continue
+            }
             switch ready {
             case .timeout, .interrupted:
                 continue
@@ -193,12 +204,8 @@ public final class FastCGIServer: Sendable {
                 Self.pause()
             case .wake:
                 return
-            case .ready(let fd) where fd == listenFD:
+            case .ready:
                 acceptAll(listenFD)
-            case .ready(let fd):
-                // The sweep may have closed it meanwhile; then it is not ours.
-                guard poller.claim(fd) else { continue }
-                serveOne(on: fd, request: request, host: host)
             }
         }
     }
@@ -208,7 +215,6 @@ public final class FastCGIServer: Sendable {
     private func acceptAll(_ listenFD: Int32) {
         defer { if !stopping.load(ordering: .sequentiallyConsistent) { poller.rearm(listenFD) } }
         while true {
-            // amarre-api never forks: no close-on-exec race to guard against.
             let connection = accept(listenFD, nil, nil)
             if connection < 0 {
                 let code = errno
@@ -218,6 +224,8 @@ public final class FastCGIServer: Sendable {
                 Self.pause()
                 return
             }
+            // amarre-api runs git (Foundation's Process): a connection must not reach it.
+            _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
             guard Int(connection) < Self.connectionLimit else {
                 logger.warning(
                     "FastCGI connection refused: too many open", metadata: ["api.connection_limit": "\(Self.connectionLimit)"])

@@ -37,8 +37,13 @@ final class Poller: @unchecked Sendable {  // the table is only touched through 
         let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         if epoll < 0 { error = errno }
         var pipeFDs: [Int32] = [-1, -1]
-        // amarre-api never forks, so no close-on-exec is needed; the read end never blocks.
-        if error == 0, pipe(&pipeFDs) != 0 || fcntl(pipeFDs[0], F_SETFL, O_NONBLOCK) != 0 { error = errno }
+        // Close-on-exec (amarre-api runs git); the read end never blocks.
+        if error == 0,
+            pipe(&pipeFDs) != 0 || fcntl(pipeFDs[0], F_SETFL, O_NONBLOCK) != 0
+                || fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC) != 0 || fcntl(pipeFDs[1], F_SETFD, FD_CLOEXEC) != 0
+        {
+            error = errno
+        }
         epollFD = epoll
         wakeRead = pipeFDs[0]
         wakeWrite = Atomic(pipeFDs[1])

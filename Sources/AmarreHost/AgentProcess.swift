@@ -50,8 +50,6 @@ final class AgentProcess {
         self.logger = logger
     }
 
-    /// The size a terminal starts with.
-    static let initialTerminalSize = (cols: 80, rows: 24)
 
     /// Forks and execs the plan (under a pseudo-terminal when `plan.terminal`). Must run on
     /// `eventLoop`, whose thread outlives the child (the parent-death signal is tied to the
@@ -60,6 +58,7 @@ final class AgentProcess {
         _ plan: SpawnPlan,
         on eventLoop: any EventLoop,
         configuration: AmarreConfiguration,
+        terminalSize: ServerRecord.TerminalSize = .init(cols: 80, rows: 24),
         delegate: any AgentProcessDelegate,
         logger: Logger
     ) throws(AmarreError) -> AgentProcess {
@@ -67,7 +66,7 @@ final class AgentProcess {
         var child = amarre_child()
         var step: UnsafePointer<CChar>?
         var control: Int32 = -1
-        let size = initialTerminalSize
+        let size = terminalSize
         let err = withCStrings(plan.arguments) { argv in
             withCStrings(plan.environmentStrings) { envp in
                 func spawn(_ cwd: UnsafePointer<CChar>?) -> Int32 {
@@ -206,17 +205,15 @@ final class AgentProcess {
             logger.debug("signal to agent group failed", metadata: ["signal": "\(signal)", "errno": "\(errno)"])
         }
         if isTerminal {
-            AgentProcess.signalSession(pid, signal)
             // Closing a terminal hangs it up: an interactive shell ignores SIGTERM, not SIGHUP.
-            if signal == SIGTERM {
-                kill(-pid, SIGHUP)
-                AgentProcess.signalSession(pid, SIGHUP)
-            }
+            let signals = signal == SIGTERM ? [SIGHUP, SIGTERM] : [signal]
+            if signal == SIGTERM { kill(-pid, SIGHUP) }
+            AgentProcess.signalSession(pid, signals)
         }
     }
 
-    /// Signals every process whose session is `sid` (read from /proc/<pid>/stat).
-    static func signalSession(_ sid: pid_t, _ signal: Int32) {
+    /// Signals every process whose session is `sid` (read from /proc/<pid>/stat, one pass).
+    static func signalSession(_ sid: pid_t, _ signals: [Int32]) {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
         for entry in entries {
             guard let pid = pid_t(entry), pid != sid, let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
@@ -224,7 +221,7 @@ final class AgentProcess {
             else { continue }
             // After "pid (comm)": state ppid pgrp session …
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 3, pid_t(fields[3]) == sid { kill(pid, signal) }
+            if fields.count > 3, pid_t(fields[3]) == sid { for signal in signals { kill(pid, signal) } }
         }
     }
 
@@ -283,7 +280,7 @@ final class AgentProcess {
             // so this SIGKILL reaches only processes it left behind in its group (and, under a
             // terminal, in its session).
             kill(-pid, SIGKILL)
-            if terminal { AgentProcess.signalSession(pid, SIGKILL) }
+            if terminal { AgentProcess.signalSession(pid, [SIGKILL]) }
             var status: Int32 = 0
             guard amarre_try_reap(pid, &status) == 1 else { return }
             source.cancel()

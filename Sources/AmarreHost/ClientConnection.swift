@@ -201,8 +201,14 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         cursor = ClientCursor(at: seq)
     }
 
-    /// Catches up from the store from `seq` on (a `since` replay).
-    func beginCatchUp(after seq: Int64) {
+    /// A terminal's scrollback is being sent: what retention dropped before it is no gap this
+    /// client asked about.
+    private(set) var quietGaps = false
+
+    /// Catches up from the store from `seq` on (a `since` replay, or a terminal's scrollback
+    /// with `quietGaps`).
+    func beginCatchUp(after seq: Int64, quietGaps: Bool = false) {
+        self.quietGaps = quietGaps
         cursor.beginCatchUp(after: seq)
         session.catchUp(self, after: seq)
     }
@@ -226,6 +232,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// waited for it is sent).
     func rejoinLive(at seq: Int64) {
         guard cursor.rejoin(at: seq) else { return }
+        quietGaps = false
         if let code = closeAfterCatchUp {
             closeAfterCatchUp = nil
             close(code: code)

@@ -127,8 +127,10 @@ final class Session {
         let plan: SpawnPlan
         do {
             plan = try host.makePlan(instance, request, resumeToken: core.resumeToken)
+            // A terminal program started again gets the size its viewers have now.
             process = try AgentProcess.spawn(
-                plan, on: eventLoop, configuration: host.configuration, delegate: self, logger: logger)
+                plan, on: eventLoop, configuration: host.configuration,
+                terminalSize: core.terminal?.size ?? .init(cols: 80, rows: 24), delegate: self, logger: logger)
         } catch {
             if error.code == .spawnFailed { HostMetrics.spawnFailures.increment() }
             throw error
@@ -389,9 +391,12 @@ final class Session {
         client.send(hello(readOnly: client.readOnly))
         client.start(at: lastSeq)
         if clientsPaused { client.setReading(false) }
-        // A new viewer of a terminal gets the kept scrollback to draw its screen from.
-        let since = since ?? core.terminalScrollbackStart
-        if let since, since < lastSeq {
+        // A new viewer of a terminal gets the kept scrollback to draw its screen from (from the
+        // store; without one there is nothing to redraw from, and no gap it did not ask about).
+        let scrollback = since == nil && store != nil ? core.terminalScrollbackStart : nil
+        if let scrollback, scrollback < lastSeq {
+            client.beginCatchUp(after: max(0, scrollback), quietGaps: true)
+        } else if let since, since < lastSeq {
             HostMetrics.replays.increment()
             if store != nil {
                 client.beginCatchUp(after: max(0, since))
@@ -440,8 +445,9 @@ final class Session {
             client.rejoinLive(at: lastSeq)
         case .success(let page):
             // Retention may have dropped what the client has not seen, or trims while a long
-            // catch-up is going: say so, then go on from what is kept.
-            if after + 1 < page.firstKeptSeq {
+            // catch-up is going: say so, then go on from what is kept (not to a new terminal
+            // viewer: it asked for no particular start).
+            if after + 1 < page.firstKeptSeq, !client.quietGaps {
                 client.send(.replayGap(from: after + 1, to: page.firstKeptSeq - 1))
             }
             client.caughtUp(page.records, through: page.lastSeq)

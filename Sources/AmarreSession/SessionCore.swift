@@ -63,6 +63,9 @@ public struct SessionCore: Sendable {
         let scrollbackBytes: Int
     }
 
+    /// Most output records kept for new viewers, however small (a spinner writes many): well
+    /// below the store's default retention of 100,000 records.
+    public static let maxScrollbackRecords = 10_000
     /// Largest `terminal.input` taken, decoded bytes.
     public static let maxTerminalInputBytes = 64 << 10
     /// Largest side of a terminal a client may ask for.
@@ -302,7 +305,9 @@ public struct SessionCore: Sendable {
             state.kept.append((lastSeq, bytes.count))
             state.keptBytes += bytes.count
             // The newest record always stays, however large.
-            while state.keptBytes > state.scrollbackBytes, state.kept.count - state.keptHead > 1 {
+            while state.keptBytes > state.scrollbackBytes || state.kept.count - state.keptHead > SessionCore.maxScrollbackRecords,
+                state.kept.count - state.keptHead > 1
+            {
                 state.keptBytes -= state.kept[state.keptHead].bytes
                 state.keptHead += 1
             }

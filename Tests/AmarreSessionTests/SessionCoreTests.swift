@@ -536,3 +536,15 @@ struct ClientCursorTests {
         #expect(cursor.mode == .ended)
     }
 }
+
+@Suite("SessionCore: the scrollback is bounded in records too")
+struct SessionCoreScrollbackCountTests {
+    @Test("many small output records keep at most maxScrollbackRecords")
+    func countBound() {
+        var core = SessionCore(terminalScrollbackBytes: 1 << 30)
+        _ = core.agentStarted(adapter: nil)
+        let total = SessionCore.maxScrollbackRecords + 5
+        for _ in 0..<total { _ = core.terminalOutput([0x2E]) }
+        #expect(core.terminalScrollbackStart == Int64(total - SessionCore.maxScrollbackRecords))
+    }
+}

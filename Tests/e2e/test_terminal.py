@@ -30,6 +30,7 @@ class Term:
         self.screen = b""
         self.hello = self.client.recv_record("amarre.hello")
         self.errors: list[dict] = []
+        self.gaps: list[dict] = []
         self.sizes: list[dict] = []
         self.last_seq = 0
 
@@ -51,6 +52,8 @@ class Term:
             self.sizes.append(raw)
         elif raw.get("type") == "amarre.error":
             self.errors.append(raw)
+        elif raw.get("type") == "amarre.replay_gap":
+            self.gaps.append(raw)
 
     def wait_for(self, text: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
@@ -198,3 +201,37 @@ def test_exiting_the_program_reports_the_end_to_viewers(term_stack, shells, view
     assert code == 1011
     assert any(r.get("type") == "amarre.session_event" and r.get("event") == "crashed" for r in seen)
     assert term_stack.wait_status(s["id"], "crashed")["exitCode"] == 3
+
+
+def test_a_program_started_again_gets_the_size_its_viewers_set(term_stack, shells, viewers):
+    s = shells()
+    t = viewers(term_stack, s["id"])
+    t.resize(101, 31)
+    t.type("exit 4\r")
+    t.client.expect_close()
+    term_stack.wait_status(s["id"], "crashed")
+    assert term_stack.post(f"/sessions/{s['id']}/restart").status == 200
+    again = viewers(term_stack, s["id"])
+    assert again.hello["terminal"]["cols"] == 101 and again.hello["terminal"]["rows"] == 31
+    again.type("echo sz=$(stty size)=\r")
+    again.wait_for("sz=31 101=")
+
+
+volatile_stack = stack_fixture(
+    env={"AMARRE_DURABLE": "0", "PS1": "$ "},
+    instances=[{"id": "sh", "agent": "terminal", "command": SHELL, "env": {"PS1": "$ "}}])
+
+
+def test_without_the_store_a_new_viewer_starts_live_with_no_gap(volatile_stack, viewers):
+    sid = volatile_stack.create("sh")["id"]
+    try:
+        a = viewers(volatile_stack, sid)
+        a.type("echo one-$((1+1))\r")
+        a.wait_for("one-2")
+        b = viewers(volatile_stack, sid)
+        b.type("echo two-$((2+2))\r")
+        b.wait_for("two-4")
+        assert b"one-2" not in b.screen
+        assert b.gaps == []
+    finally:
+        volatile_stack.delete(f"/sessions/{sid}")
