@@ -38,7 +38,9 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     private let logger: Logger
     private var context: ChannelHandlerContext?
 
-    private var queue = CircularBuffer<WebSocketFrame>()
+    /// Frames waiting for the socket. Starts small (NIO's default reserves 16 frames, about a
+    /// kilobyte, for every idle client); it grows as a busy client needs.
+    private var queue = CircularBuffer<WebSocketFrame>(initialCapacity: 2)
     private var queuedBytes = 0
     private var needsFlush = false
     /// Close with this code once the queue is written.
