@@ -14,6 +14,30 @@ import { TextDialog } from "./views/text-dialog.js";
  */
 export const AUTO_FILL_RECORDS = 1000;
 
+/**
+ * Stops the agent and keeps the session (the archive); the page turns read-only. A method of
+ * both session screens (the transcript's and the terminal's): it uses their `api`, `id`,
+ * `destroyed`, `view.showBanner`, `refreshSummary`, `setSummary` and `showArchived`.
+ */
+export async function stopAndArchive() {
+  let summary;
+  try {
+    summary = await this.api.stopSession(this.id);
+  } catch (e) {
+    if (this.destroyed) return;
+    if (e instanceof ApiError && e.code === "not_running") {
+      summary = await this.refreshSummary();
+      if (summary?.status === "stopped") this.showArchived();
+      return;
+    }
+    this.view.showBanner("error", { text: `Stop failed: ${e.message}` });
+    return;
+  }
+  if (this.destroyed) return;
+  this.setSummary(summary);
+  this.showArchived();
+}
+
 export const archiveMethods = {
   /** The history of a session without a live stream (crashed or archived). */
   loadStored(summary, what) {
@@ -106,25 +130,7 @@ export const archiveMethods = {
     this.renderHeader();
   },
 
-  /** Stops the agent and keeps the session (the archive); the page turns read-only. */
-  async stop() {
-    let summary;
-    try {
-      summary = await this.api.stopSession(this.id);
-    } catch (e) {
-      if (this.destroyed) return;
-      if (e instanceof ApiError && e.code === "not_running") {
-        summary = await this.refreshSummary();
-        if (summary?.status === "stopped") this.showArchived();
-        return;
-      }
-      this.view.showBanner("error", { text: `Stop failed: ${e.message}` });
-      return;
-    }
-    if (this.destroyed) return;
-    this.setSummary(summary);
-    this.showArchived();
-  },
+  stop: stopAndArchive,
 
   /** Resumes an archived session: the agent starts again and the live stream attaches. */
   async resume() {

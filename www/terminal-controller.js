@@ -19,6 +19,7 @@ import { Connection } from "./connection.js";
 import { ApiError } from "./api.js";
 import { checkPaired, closeNeedsAuthCheck } from "./auth.js";
 import { confirmAndDelete } from "./session-delete.js";
+import { stopAndArchive } from "./session-archive.js";
 import { sessionTitle } from "./format.js";
 import { sessionHash } from "./router.js";
 import { TextDialog } from "./views/text-dialog.js";
@@ -608,23 +609,9 @@ export class TerminalController {
     this.renderHeader();
   }
 
-  async stop() {
-    let summary;
-    try {
-      summary = await this.api.stopSession(this.id);
-    } catch (e) {
-      if (this.destroyed) return;
-      if (e instanceof ApiError && e.code === "not_running") {
-        summary = await this.refreshSummary();
-        if (summary?.status === "stopped") this.showArchived();
-        return;
-      }
-      this.view.showBanner("error", { text: `Stop failed: ${e.message}` });
-      return;
-    }
-    if (this.destroyed) return;
-    this.setSummary(summary);
-    this.showArchived();
+  /** Stops the program and keeps the session (the archive): as the transcript's screen does. */
+  stop() {
+    return stopAndArchive.call(this);
   }
 
   async resume() {

@@ -83,13 +83,7 @@ final class Poller: @unchecked Sendable {  // the table is only touched through 
 
     /// Adds a new connection that waits for its first request.
     func add(_ connection: Int32, waitingSince now: UInt64) -> Bool {
-        guard inRange(connection) else { return false }
-        waiting[Int(connection)].store(max(now, 1), ordering: .sequentiallyConsistent)
-        guard control(EPOLL_CTL_ADD, connection) else {
-            waiting[Int(connection)].store(0, ordering: .sequentiallyConsistent)
-            return false
-        }
-        return true
+        markAndWatch(connection, since: now, operation: EPOLL_CTL_ADD)
     }
 
     /// Watches the listening socket again.
@@ -108,9 +102,15 @@ final class Poller: @unchecked Sendable {  // the table is only touched through 
     /// Puts a served connection back to wait for its next request; false if it cannot be
     /// watched (the caller closes it).
     func putBack(_ connection: Int32, waitingSince now: UInt64) -> Bool {
+        markAndWatch(connection, since: now, operation: EPOLL_CTL_MOD)
+    }
+
+    /// Marks `connection` waiting since `now` (before it is watched, so its event finds it
+    /// marked), then watches it; undone if it cannot be watched.
+    private func markAndWatch(_ connection: Int32, since now: UInt64, operation: Int32) -> Bool {
         guard inRange(connection) else { return false }
         waiting[Int(connection)].store(max(now, 1), ordering: .sequentiallyConsistent)
-        guard control(EPOLL_CTL_MOD, connection) else {
+        guard control(operation, connection) else {
             waiting[Int(connection)].store(0, ordering: .sequentiallyConsistent)
             return false
         }

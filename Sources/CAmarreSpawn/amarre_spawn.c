@@ -44,6 +44,33 @@ static void child_fail(int report_fd, int step, int err) {
     _exit(127);
 }
 
+/* In the child, right after fork: dies with the host, every signal back to its default and
+ * none blocked. `parent`: the host's pid before the fork. */
+static void child_reset(pid_t parent) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127); /* the host died before prctl took effect */
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    for (int s = 1; s < NSIG; s++) {
+        if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
+    }
+}
+
+/* In the parent: reads the child's report pipe (closed by a successful exec). Returns 0, or
+ * reaps the child and returns the errno it reported, with `*step` the failed step's index. */
+static int await_exec(pid_t pid, int report_fd, int *step) {
+    int msg[2];
+    ssize_t n;
+    do { n = read(report_fd, msg, sizeof msg); } while (n < 0 && errno == EINTR);
+    close(report_fd);
+    if (n != (ssize_t)sizeof msg) return 0;
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    *step = msg[0];
+    return msg[1];
+}
+
 int amarre_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                  amarre_child *out, const char **failed_step) {
     int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, report[2] = {-1, -1};
@@ -65,14 +92,7 @@ int amarre_spawn(const char *path, char *const argv[], char *const envp[], const
     }
     if (pid == 0) {
         setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127); /* the host died before prctl took effect */
-        sigset_t all;
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        for (int s = 1; s < NSIG; s++) {
-            if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
-        }
+        child_reset(parent);
         if (dup2(in[0], 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0) child_fail(report[1], 3, errno);
         cloexec_above_stderr();
         if (cwd && chdir(cwd) != 0) child_fail(report[1], 1, errno);
@@ -80,16 +100,12 @@ int amarre_spawn(const char *path, char *const argv[], char *const envp[], const
         child_fail(report[1], 2, errno);
     }
     close(in[0]); close(outp[1]); close(errp[1]); close(report[1]);
-    int msg[2];
-    ssize_t n;
-    do { n = read(report[0], msg, sizeof msg); } while (n < 0 && errno == EINTR);
-    close(report[0]);
-    if (n == (ssize_t)sizeof msg) {
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    int step = 0;
+    int err = await_exec(pid, report[0], &step);
+    if (err != 0) {
         close(in[1]); close(outp[0]); close(errp[0]);
-        *failed_step = steps[msg[0]];
-        return msg[1];
+        *failed_step = steps[step];
+        return err;
     }
     /* Also covers the parent's own race: make sure the group exists before anyone signals it. */
     setpgid(pid, pid);
@@ -140,14 +156,7 @@ int amarre_spawn_pty(const char *path, char *const argv[], char *const envp[], c
         /* A session of its own: its pid is also its process group, and the terminal below
          * becomes its controlling terminal (job control, ^C reaching the foreground job). */
         setsid();
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
-        sigset_t all;
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        for (int s = 1; s < NSIG; s++) {
-            if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
-        }
+        child_reset(parent);
         int slave = open(name, O_RDWR);
         if (slave < 0) child_fail(report[1], 3, errno);
         ioctl(slave, TIOCSCTTY, 0);
@@ -159,16 +168,12 @@ int amarre_spawn_pty(const char *path, char *const argv[], char *const envp[], c
         child_fail(report[1], 2, errno);
     }
     close(report[1]);
-    int msg[2];
-    ssize_t n;
-    do { n = read(report[0], msg, sizeof msg); } while (n < 0 && errno == EINTR);
-    close(report[0]);
-    if (n == (ssize_t)sizeof msg) {
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    int step = 0;
+    int err = await_exec(pid, report[0], &step);
+    if (err != 0) {
         close(master); close(input); close(control);
-        *failed_step = steps[msg[0]];
-        return msg[1];
+        *failed_step = steps[step];
+        return err;
     }
     fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
     fcntl(input, F_SETFL, fcntl(input, F_GETFL) | O_NONBLOCK);

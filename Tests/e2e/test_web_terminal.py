@@ -10,11 +10,10 @@ typed, and output that looks like HTML staying text.
 from __future__ import annotations
 
 import sys
-import time
 
 import pytest
 
-from conftest import session_maker, stack_fixture
+from conftest import all_pids, cmdline, session_maker, stack_fixture, wait_for
 from web_helpers import browser, phone_pages, session_path  # noqa: F401  (fixtures)
 
 # A full-screen program: a box, its own size inside, redrawn on every resize; q quits.
@@ -110,7 +109,7 @@ def test_shell_through_the_page(terminal_stack, sessions, phone_pages):
 
     # Sticky Ctrl on the key bar, then C on the keyboard: the running command is interrupted.
     type_line(web, "sleep 60")
-    time.sleep(0.3)
+    wait_for(lambda: any(cmdline(p) == "sleep 60" for p in all_pids()), what="sleep 60 running")
     key(web, "ctrl")
     assert web.page.locator('.key-bar [data-key="ctrl"]').get_attribute("aria-pressed") == "true"
     web.page.keyboard.type("c")
@@ -157,7 +156,8 @@ def test_full_screen_program(terminal_stack, sessions, phone_pages):
     # The box: a border line across the whole width, top and bottom.
     for row in (screen[0], screen[-1]):
         assert len(row) == fitted["cols"] and " " not in row.strip(), f"border row: {row!r}"
-    time.sleep(0.3)  # the canvas draws on the next frame
+    # The canvas draws on the next animation frame.
+    web.eval("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
     web.screenshot("terminal-phone")
     key(web, "esc")  # a key the program ignores: no error, nothing breaks
     web.page.locator(".term-host").click()
@@ -183,8 +183,6 @@ def test_read_only_and_reconnect_keep_the_terminal(terminal_stack, sessions, pho
     web.page.locator(".term-host").click()
     web.page.keyboard.type("echo typed-while-readonly")
     web.page.keyboard.press("Enter")
-    time.sleep(0.5)
-    assert "typed-while-readonly" not in screen_text(web)
 
     # Typing again (the read-only bar's button), then a dropped connection: the page resumes
     # with since= and the terminal goes on from where it was, nothing lost or twice.
@@ -197,6 +195,8 @@ def test_read_only_and_reconnect_keep_the_terminal(terminal_stack, sessions, pho
     type_line(web, "echo after-drop-$((2+3))")
     wait_text(web, "after-drop-5")
     text = screen_text(web)
+    # What was typed while read-only never reached the program (it would show before this).
+    assert "typed-while-readonly" not in text, text
     assert text.count("before-2") == 1, text  # its output, once
     seqs = web.eval(f"() => {CONTROLLER}.seqLog")
     assert seqs == sorted(seqs) and len(seqs) == len(set(seqs)), "no record twice, in order"

@@ -117,6 +117,12 @@ def spawn(argv: list[str], *, env: Mapping[str, str] | None = None, output: int 
 Entry = tuple[str, subprocess.Popen, int]  # (name, process, the signal that asks it to stop)
 
 
+# What is left in a stopped component's process group gets SIGTERM, then SIGKILL once this has
+# passed (seconds), checked every GROUP_POLL_INTERVAL.
+GROUP_TERM_GRACE = 0.2
+GROUP_POLL_INTERVAL = 0.01
+
+
 def stop_processes(entries: Iterable[Entry], grace: float, *,
                    on_overdue: Callable[[str, int, int], None] | None = None,
                    kill_groups: bool = False) -> list[tuple[str, int, int]]:
@@ -146,12 +152,16 @@ def stop_processes(entries: Iterable[Entry], grace: float, *,
             p.wait()
     if kill_groups:
         for _, p, _ in entries:
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                try:
-                    os.killpg(p.pid, sig)
-                    time.sleep(0.2)
-                except (ProcessLookupError, PermissionError):
-                    break
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                # What is left of the group has GROUP_TERM_GRACE to go; it is polled, not slept on.
+                deadline = time.monotonic() + GROUP_TERM_GRACE
+                while time.monotonic() < deadline:
+                    os.killpg(p.pid, 0)
+                    time.sleep(GROUP_POLL_INTERVAL)
+                os.killpg(p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass  # the group is gone (or was never ours)
     return overdue
 
 
